@@ -1,0 +1,1 @@
+"""Benchmarks: commands that measure speed and write their tables into BENCHMARKS.md."""

@@ -1,0 +1,82 @@
+"""Text normalisation shared by the matcher and (injected) the forbidden-phrase guard.
+
+One function decides what "the same text" means everywhere: NFKC folds full-width
+forms to half-width, casefold removes case, OpenCC maps Traditional to Simplified,
+and punctuation, symbols, emoji and control characters are dropped.  Whitespace
+between Latin words survives as a single space (word boundaries carry meaning in
+English); whitespace touching CJK characters is dropped (it carries none there).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+import opencc
+
+__all__ = ["detect_language", "normalize", "squash", "to_simplified", "to_traditional"]
+
+_KEEP_CATEGORIES = ("L", "N", "M")
+_SPACES = re.compile(r"\s+")
+_CJK_SPACE = re.compile(r"(?<=[\u3000-\u9fff\uf900-\ufaff]) | (?=[\u3000-\u9fff\uf900-\ufaff])")
+_APOSTROPHES = re.compile(r"(?<=\w)['\u2019](?=\w)")  # "that's" -> "thats", not "that s"
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+
+
+@lru_cache(maxsize=1)
+def _t2s() -> opencc.OpenCC:
+    return opencc.OpenCC("t2s")
+
+
+@lru_cache(maxsize=1)
+def _s2t() -> opencc.OpenCC:
+    return opencc.OpenCC("s2t")
+
+
+def to_simplified(text: str) -> str:
+    """Traditional -> Simplified Chinese (other scripts pass through)."""
+    return str(_t2s().convert(text))
+
+
+def to_traditional(text: str) -> str:
+    """Simplified -> Traditional Chinese (other scripts pass through)."""
+    return str(_s2t().convert(text))
+
+
+@lru_cache(maxsize=4096)
+def normalize(text: str) -> str:
+    """Canonical form used for matching.
+
+    >>> normalize("請問　你們幾點關門？？")
+    '请问你们几点关门'
+    >>> normalize("  WHERE is   my ORDER?! 😡 ")
+    'where is my order'
+    """
+    text = unicodedata.normalize("NFKC", text).casefold()
+    text = to_simplified(_APOSTROPHES.sub("", text))
+    kept = [
+        ch if unicodedata.category(ch)[0] in _KEEP_CATEGORIES else " "
+        for ch in text
+    ]
+    text = _SPACES.sub(" ", "".join(kept)).strip()
+    return _CJK_SPACE.sub("", text)
+
+
+def squash(text: str) -> str:
+    """`normalize` with every space removed: survives 'c o m p a n y' style spacing."""
+    return normalize(text).replace(" ", "")
+
+
+def detect_language(text: str, default: str = "zh-Hans") -> str:
+    """Best guess of the writer's language and script: 'zh-Hans', 'zh-Hant' or 'en'.
+
+    Chinese wins as soon as a CJK ideograph appears; Traditional when converting to
+    Simplified changes the text.  Text with no letters at all (emoji, digits) returns
+    `default` so the conversation keeps the customer's previous language.
+    """
+    if _CJK.search(text):
+        return "zh-Hant" if to_simplified(text) != text else "zh-Hans"
+    if any(unicodedata.category(ch).startswith("L") for ch in text):
+        return "en"
+    return default
