@@ -1,7 +1,35 @@
-"""Intent recognition: text normalisation, the intent catalog and the fuzzy matcher."""
+"""Intent recognition: text normalisation, the intent catalog and the fuzzy matcher.
+
+Map: `normalize` (one definition of "the same text"), `loader` (YAML files ->
+`IntentSpec`, problems as `file:line: message`), `matcher` (n-gram TF-IDF +
+rapidfuzz scoring, cues, fallback), `engine` (`IntentEngine`: folders, reload,
+file watch), `evaluation` (accuracy / F1 / latency for `carebot intents eval`).
+"""
 
 from __future__ import annotations
 
+from intents.engine import IntentEngine, Match
+from intents.evaluation import EvalReport, compute_metrics, evaluate, read_labelled_csv
+from intents.loader import CatalogError, CatalogProblem, IntentSpec, load_catalog
+from intents.matcher import Matcher, MatcherConfig
 from intents.normalize import detect_language, normalize, squash, to_simplified, to_traditional
 
-__all__ = ["detect_language", "normalize", "squash", "to_simplified", "to_traditional"]
+__all__ = [
+    "CatalogError",
+    "CatalogProblem",
+    "EvalReport",
+    "IntentEngine",
+    "IntentSpec",
+    "Match",
+    "Matcher",
+    "MatcherConfig",
+    "compute_metrics",
+    "detect_language",
+    "evaluate",
+    "load_catalog",
+    "normalize",
+    "read_labelled_csv",
+    "squash",
+    "to_simplified",
+    "to_traditional",
+]

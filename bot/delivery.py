@@ -1,0 +1,63 @@
+"""Sending a turn's replies to a customer, with Telegram errors handled by type.
+
+Forbidden (the customer blocked the bot) marks the customer and stops; RetryAfter
+waits as told and retries a bounded number of times; BadRequest (e.g. markup the
+API rejects) is logged and the approved safe fallback is sent instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from aiogram import Bot
+from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError, TelegramRetryAfter
+
+from care.conversation import Turn
+from care.replies import Reply
+from care.services import Services
+from care.uow import Repos
+
+from bot.keyboards import keyboard_for
+
+__all__ = ["deliver"]
+
+log = logging.getLogger("carebot.delivery")
+
+_MAX_RETRIES = 3
+
+
+async def deliver(bot: Bot, chat_id: int, turn: Turn, services: Services, repos: Repos) -> None:
+    """Send every reply of `turn` in order and log each one that Telegram accepted."""
+    for reply in turn.replies:
+        try:
+            message_id = await _send(bot, chat_id, reply)
+        except TelegramForbiddenError:
+            log.info("customer %s blocked the bot; marking and stopping this turn", chat_id)
+            customer = await repos.customers.get(turn.customer_id)
+            if customer is not None:
+                await repos.customers.mark_blocked(customer, True)
+            return
+        except TelegramBadRequest as exc:
+            log.warning("Telegram rejected %s: %s; sending the safe fallback", reply.rendered.script_id, exc.message)
+            fallback = Reply(
+                services.renderer.render("fallback.safe", reply.rendered.language, {})
+            )
+            message_id = await _send(bot, chat_id, fallback)
+            reply = fallback
+        await services.conversation.record_sent(repos, turn, reply, message_id)
+
+
+async def _send(bot: Bot, chat_id: int, reply: Reply) -> int:
+    for attempt in range(_MAX_RETRIES + 1):
+        try:
+            sent = await bot.send_message(
+                chat_id, reply.text, parse_mode="HTML", reply_markup=keyboard_for(reply)
+            )
+            return sent.message_id
+        except TelegramRetryAfter as exc:
+            if attempt == _MAX_RETRIES:
+                raise
+            log.warning("flood limit: waiting %ss before retrying", exc.retry_after)
+            await asyncio.sleep(exc.retry_after)
+    raise AssertionError("unreachable")  # pragma: no cover

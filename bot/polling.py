@@ -1,0 +1,58 @@
+"""`carebot run`: long polling against Telegram (or `TELEGRAM_API_URL`)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+
+from care.services import build_services
+from care.settings import Settings
+
+from bot.app import build_bot, build_dispatcher
+from bot.middlewares import InFlightMiddleware
+
+__all__ = ["run_polling"]
+
+log = logging.getLogger("carebot.polling")
+
+#: How long shutdown waits for updates already being handled.
+DRAIN_SECONDS = 30.0
+
+
+async def run_polling(
+    settings: Settings, *, handle_signals: bool = True, stop: asyncio.Event | None = None
+) -> None:
+    """Upgrade the database, then poll until SIGINT/SIGTERM (or `stop` is set).
+
+    Shutdown is graceful: polling stops fetching, updates in progress finish and
+    commit, then the database and HTTP session are closed.
+    """
+    bot = build_bot(settings)
+    services = build_services(settings)
+    try:
+        await services.database.upgrade()
+        dispatcher = build_dispatcher(services)
+        me = await bot.get_me()
+        log.warning("carebot is running as @%s (Ctrl+C to stop)", me.username)
+        stopper = asyncio.create_task(_stop_when_set(stop, dispatcher.stop_polling)) if stop else None
+        try:
+            await dispatcher.start_polling(
+                bot, handle_signals=handle_signals, close_bot_session=False
+            )
+        finally:
+            if stopper is not None:
+                stopper.cancel()
+            inflight: InFlightMiddleware = dispatcher["inflight"]
+            if not await inflight.drain(DRAIN_SECONDS):
+                log.error("%d updates still running after %ss; stopping anyway", inflight.active, DRAIN_SECONDS)
+    finally:
+        await services.aclose()
+        await bot.session.close()
+
+
+async def _stop_when_set(stop: asyncio.Event, stop_polling: Callable[[], Awaitable[None]]) -> None:
+    await stop.wait()
+    with contextlib.suppress(RuntimeError):  # polling already stopped on its own
+        await stop_polling()

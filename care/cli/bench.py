@@ -1,0 +1,84 @@
+"""`carebot bench`: benchmarks that print a table and write their section of BENCHMARKS.md.
+
+The heavy lifting lives in `benchmarks/intents_bench.py`; this module only wires
+options, the progress bar and the report writer.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from types import ModuleType
+from typing import TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+__all__ = ["app"]
+
+
+def _benchmarks(name: str) -> ModuleType:
+    """Import `benchmarks.<name>`: it lives in the source tree beside the packages, not in the
+    wheel, so a checkout run through the console script may need the repo root on the path."""
+    try:
+        return importlib.import_module(f"benchmarks.{name}")
+    except ModuleNotFoundError:
+        sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+        return importlib.import_module(f"benchmarks.{name}")
+
+
+T = TypeVar("T")
+_DEFAULT_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "eval-data"
+
+app = typer.Typer(help="Benchmarks: print a table and write BENCHMARKS.md.", no_args_is_help=True)
+
+
+@app.callback()
+def _group() -> None:
+    """Benchmarks: print a table and write BENCHMARKS.md."""
+    # A callback keeps this a command group even with one command, so `bench intents` works.
+
+
+@app.command()
+def intents(
+    data_dir: Path = typer.Option(_DEFAULT_DATA, "--data-dir", help="Folder of the eval datasets."),
+    only: list[str] | None = typer.Option(
+        None, "--only", help="Run only rows whose title matches."
+    ),
+    write: bool = typer.Option(True, "--write/--no-write", help="Update BENCHMARKS.md."),
+) -> None:
+    """Intent matching: Banking77, CLINC150, Chinese FAQ, complaint-vs-praise, speed."""
+    bench = _benchmarks("intents_bench")
+    report = _benchmarks("report")
+    console = Console(stderr=True)
+    if not data_dir.is_dir():
+        console.print(f"[yellow]{data_dir} not found: every dataset row will be skipped[/]")
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as progress:
+
+        def track(items: Sequence[T], label: str) -> Iterable[T]:
+            return progress.track(items, total=len(items), description=label)
+
+        rows = bench.run_all(
+            data_dir, track, only or (), log=lambda m: console.print(f"[yellow]{m}[/]")
+        )
+    markdown = bench.render_markdown(
+        rows,
+        "## Intent matching (`carebot bench intents`)\n\n" + report.machine_line() + "\n\n"
+        f"Data read at run time from `{data_dir.name}/` (never copied into the project). "
+        "Accuracy rows without fallback are top-1; the bundled-catalog rows run the bot's "
+        "real settings (fallback on).",
+    )
+    typer.echo(markdown)
+    if write and not only:
+        path = report.write_section("intents", markdown)
+        console.print(f"wrote {path}")

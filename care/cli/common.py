@@ -1,0 +1,24 @@
+"""What every command shares: settings loading that fails with one clear line and exit 2."""
+
+from __future__ import annotations
+
+from typing import Any, NoReturn
+
+import typer
+
+from care.settings import Settings, SettingsError, load_settings
+
+__all__ = ["fail", "settings_or_exit"]
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    """Print `message` to stderr and exit with `code` (2 = wrong configuration or usage)."""
+    typer.secho(message, err=True, fg=typer.colors.RED)
+    raise typer.Exit(code)
+
+
+def settings_or_exit(**overrides: Any) -> Settings:
+    try:
+        return load_settings(**overrides)
+    except SettingsError as exc:
+        fail(f"configuration error: {exc}")

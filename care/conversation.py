@@ -1,0 +1,247 @@
+"""What the bot says to a customer: the inquiry / complaint / feedback flow.
+
+Each public method is one use case called by a thin handler in `bot/`.  It records
+the inbound message, decides the answer (FAQ, complaint ticket, thanks, menu), and
+returns a `Turn`: the replies to send and what the next message is expected to be.
+Nothing here talks to Telegram; every word comes from an approved script.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from intents import IntentEngine, Match, detect_language, normalize
+from scripts import Renderer
+from storage import ContentType, Customer, MessageLog, Ticket
+
+from care.replies import Button, Inbound, Reply
+from care.salutation import salutation
+from care.settings import Settings
+from care.tickets import TicketDesk
+from care.timefmt import format_deadline
+from care.uow import Repos
+
+__all__ = ["MENU_CHOICES", "Conversation", "Turn"]
+
+#: Menu button -> what the customer's next text message will be treated as.
+MENU_CHOICES = ("inquiry", "complaint", "feedback", "human")
+
+_TELEGRAM_LANGUAGES = {"zh-hant": "zh-Hant", "zh-tw": "zh-Hant", "zh-hk": "zh-Hant", "zh-mo": "zh-Hant"}
+
+
+@dataclass(slots=True)
+class Turn:
+    """The outcome of one customer update."""
+
+    customer_id: int
+    replies: list[Reply] = field(default_factory=list)
+    #: The flow step the next text message answers (a menu choice), or None.
+    expecting: str | None = None
+    ticket: Ticket | None = None
+
+
+@dataclass(slots=True)
+class Conversation:
+    """The customer-facing use cases; built once, shared by all updates."""
+
+    settings: Settings
+    intents: IntentEngine
+    renderer: Renderer
+    desk: TicketDesk
+    clock: Callable[[], datetime]
+
+    # -- use cases ---------------------------------------------------------------
+
+    async def start(self, repos: Repos, inbound: Inbound) -> Turn:
+        """/start: welcome plus the menu."""
+        customer = await self._customer(repos, inbound)
+        await self._log_inbound(repos, customer, inbound)
+        turn = Turn(customer.id)
+        turn.replies.append(self._say(customer, "welcome"))
+        turn.replies.append(self._menu(customer))
+        return turn
+
+    async def message(self, repos: Repos, inbound: Inbound, *, expecting: str | None = None) -> Turn:
+        """Any customer message: text is matched, media gets a polite reply."""
+        customer = await self._customer(repos, inbound)
+        turn = Turn(customer.id)
+        if inbound.text is None:
+            await self._log_inbound(repos, customer, inbound)
+            turn.replies.append(self._say(customer, "media.unsupported"))
+            turn.expecting = expecting
+            return turn
+        text = inbound.text
+        if len(text) > self.settings.max_message_chars:
+            await self._log_inbound(repos, customer, inbound)
+            turn.replies.append(self._say(customer, "text.too_long"))
+            return turn
+        match = self.intents.match(text) if normalize(text) else None
+        kind = self._decide(match, expecting)
+        log = await self._log_inbound(repos, customer, inbound, match)
+        if kind in ("complaint", "handoff"):
+            ticket_kind = "complaint" if kind == "complaint" else "inquiry"
+            ticket, _ = await self.desk.open_or_reuse(repos, customer, ticket_kind, text, self.clock())
+            log.ticket_id = ticket.id
+            turn.ticket = ticket
+            script = "complaint.ack" if kind == "complaint" else "handoff.ack"
+            turn.replies.append(self._say(customer, script, self._ticket_context(customer, ticket)))
+            return turn
+        if kind == "feedback":
+            turn.replies.append(self._say(customer, "feedback.thanks"))
+            return turn
+        if kind == "faq" and match is not None and match.script:
+            turn.replies.append(self._say(customer, match.script))
+            return turn
+        if kind == "inquiry":
+            turn.replies.append(self._say(customer, "inquiry.clarify"))
+            turn.replies.append(self._menu(customer))
+            return turn
+        turn.replies.append(self._menu(customer))
+        return turn
+
+    async def menu_choice(self, repos: Repos, inbound: Inbound, choice: str) -> Turn:
+        """A menu button: ask for the details, or hand over to a person at once."""
+        if choice == "human":
+            return await self.message(
+                repos,
+                Inbound(
+                    telegram_id=inbound.telegram_id,
+                    first_name=inbound.first_name,
+                    content_type="callback",
+                    text=inbound.text or "menu:human",
+                    language_code=inbound.language_code,
+                ),
+                expecting="handoff",
+            )
+        customer = await self._customer(repos, inbound)
+        await self._log_inbound(repos, customer, inbound)
+        turn = Turn(customer.id, expecting=choice if choice in MENU_CHOICES else None)
+        prompt = {"inquiry": "inquiry.prompt", "complaint": "complaint.prompt"}.get(
+            choice, "feedback.prompt"
+        )
+        turn.replies.append(self._say(customer, prompt if turn.expecting else "menu.prompt"))
+        return turn
+
+    async def record_sent(
+        self, repos: Repos, turn: Turn, reply: Reply, telegram_message_id: int | None
+    ) -> None:
+        """Log one delivered reply with its script id and version."""
+        await repos.messages.log(
+            customer_id=turn.customer_id,
+            direction="out",
+            content_type="text",
+            text=reply.rendered.plain,
+            script_id=reply.rendered.script_id,
+            script_version=reply.rendered.version,
+            telegram_message_id=telegram_message_id,
+            ticket_id=turn.ticket.id if turn.ticket else None,
+            now=self.clock(),
+        )
+
+    # -- decisions ---------------------------------------------------------------
+
+    @staticmethod
+    def _decide(match: Match | None, expecting: str | None) -> str | None:
+        """The flow to run: complaint, handoff, feedback, faq, inquiry or None (menu).
+
+        A menu choice tells us what the customer meant to write, but a clear request
+        for a person, or a complaint typed after choosing "inquiry", still wins.
+        """
+        kind = match.kind if match and match.intent else None
+        if kind in ("handoff", "complaint") or expecting == "handoff":
+            return kind if kind in ("handoff", "complaint") else "handoff"
+        if expecting in ("complaint", "feedback"):
+            return expecting
+        if expecting == "inquiry" and kind != "faq":
+            return "inquiry"
+        if kind == "greeting":
+            return None
+        return kind
+
+    # -- helpers -----------------------------------------------------------------
+
+    async def _customer(self, repos: Repos, inbound: Inbound) -> Customer:
+        customer = await repos.customers.upsert_from_telegram(
+            inbound.telegram_id,
+            inbound.first_name,
+            last_name=inbound.last_name,
+            username=inbound.username,
+            language=self._initial_language(inbound.language_code),
+        )
+        # Only words the customer wrote say which language they use; callback data
+        # ("menu:complaint") and media without caption say nothing.
+        written = None if inbound.content_type == "callback" else inbound.text or inbound.caption
+        if written:
+            language = detect_language(written, default=customer.language)
+            if language != customer.language:
+                await repos.customers.set_language(customer, language)
+        await repos.customers.touch_contact(customer, self.clock())
+        return customer
+
+    def _initial_language(self, code: str | None) -> str:
+        if not code:
+            return self.settings.default_language
+        code = code.casefold()
+        if code in _TELEGRAM_LANGUAGES:
+            return _TELEGRAM_LANGUAGES[code]
+        if code.startswith("zh"):
+            return "zh-Hans"
+        if code.startswith("en"):
+            return "en"
+        return self.settings.default_language
+
+    async def _log_inbound(
+        self, repos: Repos, customer: Customer, inbound: Inbound, match: Match | None = None
+    ) -> MessageLog:
+        known = inbound.content_type in ContentType._value2member_map_
+        return await repos.messages.log(
+            customer_id=customer.id,
+            direction="in",
+            # Telegram has dozens of content types (polls, dice, contacts...); the log keeps
+            # the ones care distinguishes and files the rest as "other".
+            content_type=inbound.content_type if known else ContentType.OTHER,
+            text=inbound.text if inbound.text is not None else inbound.caption,
+            intent=match.intent if match else None,
+            score=match.score if match else None,
+            telegram_message_id=inbound.message_id,
+            now=self.clock(),
+        )
+
+    def _context(self, customer: Customer) -> dict[str, object]:
+        return {
+            "salutation": salutation(
+                customer.language,
+                surname=customer.surname,
+                title=customer.title,
+                first_name=customer.first_name,
+            ),
+            "first_name": customer.first_name or "",
+            "business_name": self.settings.business_name,
+        }
+
+    def _ticket_context(self, customer: Customer, ticket: Ticket) -> dict[str, object]:
+        now, zone = self.clock(), self.settings.zone
+        return {
+            "ticket_number": ticket.number,
+            "first_response_due": format_deadline(
+                ticket.first_response_due, now, zone, customer.language
+            ),
+            "resolution_due": format_deadline(ticket.resolution_due, now, zone, customer.language),
+        }
+
+    def _say(
+        self, customer: Customer, script_id: str, extra: Mapping[str, object] | None = None
+    ) -> Reply:
+        context = self._context(customer)
+        if extra:
+            context.update(extra)
+        return Reply(self.renderer.render(script_id, customer.language, context))
+
+    def _menu(self, customer: Customer) -> Reply:
+        buttons = tuple(
+            Button(self._say(customer, f"menu.button.{choice}").rendered.plain, f"menu:{choice}")
+            for choice in MENU_CHOICES
+        )
+        return Reply(self._say(customer, "menu.prompt").rendered, buttons)

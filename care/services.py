@@ -1,0 +1,84 @@
+"""The typed context of long-lived dependencies, built once at start and passed down.
+
+There are no module-level singletons: `build_services` creates the database, the
+intent engine, the script library, the guard and the use cases from one `Settings`
+and returns them together; the edge (bot, CLI, tests) owns the result's lifetime.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from intents import IntentEngine, normalize
+from scripts import Guard, Renderer, ScriptLibrary
+from storage import Database
+
+from care.conversation import Conversation
+from care.settings import Settings
+from care.tickets import TicketDesk
+from care.uow import Repos
+
+__all__ = ["Services", "build_services", "utc_now"]
+
+
+def utc_now() -> datetime:
+    """The real clock (tests pass their own for time travel)."""
+    return datetime.now(UTC)
+
+
+@dataclass(slots=True)
+class Services:
+    """Everything a handler or command may need, by name."""
+
+    settings: Settings
+    database: Database
+    intents: IntentEngine
+    library: ScriptLibrary
+    guard: Guard
+    renderer: Renderer
+    conversation: Conversation
+    clock: Callable[[], datetime]
+
+    @asynccontextmanager
+    async def unit_of_work(self) -> AsyncIterator[Repos]:
+        """One transaction: committed when the block succeeds, rolled back when it raises."""
+        async with self.database.transaction() as session:
+            yield Repos.bind(session)
+
+    def reload_if_changed(self) -> None:
+        """Pick up edited catalog, script and forbidden-list files (cheap mtime polling)."""
+        self.intents.maybe_reload()
+        self.library.maybe_reload()
+        self.guard.maybe_reload()
+
+    async def aclose(self) -> None:
+        await self.database.dispose()
+
+
+def build_services(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -> Services:
+    """Wire the application from settings; raises the leaves' load errors unchanged."""
+    database = Database(settings.database_url)
+    intents = IntentEngine(settings.intents_dirs)
+    library = ScriptLibrary.load(settings.scripts_dirs)
+    guard = Guard.from_file(settings.forbidden_path, normalize=normalize)
+    renderer = Renderer(library, guard)
+    conversation = Conversation(
+        settings=settings,
+        intents=intents,
+        renderer=renderer,
+        desk=TicketDesk(settings),
+        clock=clock,
+    )
+    return Services(
+        settings=settings,
+        database=database,
+        intents=intents,
+        library=library,
+        guard=guard,
+        renderer=renderer,
+        conversation=conversation,
+        clock=clock,
+    )

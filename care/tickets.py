@@ -1,0 +1,52 @@
+"""Opening tickets with SLA deadlines: the one place that turns a kind + tier into due dates.
+
+What the bot promises a customer is computed here from the same SLA settings the
+staff watcher enforces, so the promise and the deadline can never disagree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from care.settings import Settings
+from storage import Customer, Ticket
+
+from care.uow import Repos
+
+__all__ = ["TicketDesk"]
+
+_PRIORITY = {"complaint": "high", "inquiry": "normal", "feedback": "low"}
+
+
+@dataclass(frozen=True, slots=True)
+class TicketDesk:
+    """Creates tickets (or finds the customer's open one) with deadlines from settings."""
+
+    settings: Settings
+
+    async def open_or_reuse(
+        self, repos: Repos, customer: Customer, kind: str, subject: str, now: datetime
+    ) -> tuple[Ticket, bool]:
+        """The customer's open ticket of this kind, else a new one; `True` when created.
+
+        A customer who writes three angry messages gets one ticket, not three: later
+        messages join the ticket already being handled.
+        """
+        existing = await repos.tickets.open_for_customer(customer.id)
+        if existing is not None and existing.kind == kind:
+            return existing, False
+        sla = self.settings.sla[kind]
+        tier = customer.tier_override or customer.tier
+        priority = "urgent" if tier == "gold" and kind == "complaint" else _PRIORITY[kind]
+        ticket = await repos.tickets.create(
+            customer_id=customer.id,
+            kind=kind,
+            subject=subject,
+            now=now,
+            day=now.astimezone(self.settings.zone).date(),
+            first_response_due=now + sla.first_response(tier),
+            resolution_due=now + sla.resolution(tier),
+            priority=priority,
+        )
+        return ticket, True

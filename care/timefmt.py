@@ -1,0 +1,46 @@
+"""Deadlines as a customer reads them: local time, in the customer's language.
+
+The bot promises a time ("we will reply by 15:30 today"), so it must be the
+business's local time and phrased the way a person would say it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+__all__ = ["format_deadline"]
+
+_EN_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def format_deadline(due: datetime, now: datetime, zone: ZoneInfo, language: str) -> str:
+    """`due` as a deadline phrase in local wall time ("by 15:30 today", "今天15:30前").
+
+    Scripts place it after a verb ("will reply {{ first_response_due }}" /
+    "会在{{ first_response_due }}回复您"), so the phrase carries its own "by" / "前".
+
+    >>> from datetime import UTC
+    >>> z = ZoneInfo("Asia/Shanghai")
+    >>> now = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
+    >>> format_deadline(datetime(2026, 11, 23, 2, 30, tzinfo=UTC), now, z, "zh-Hans")
+    '今天10:30前'
+    >>> format_deadline(datetime(2026, 11, 24, 2, 0, tzinfo=UTC), now, z, "en")
+    'by 10:00 tomorrow'
+    >>> format_deadline(datetime(2026, 11, 30, 2, 0, tzinfo=UTC), now, z, "zh-Hant")
+    '11月30日10:00前'
+    """
+    local_due = due.astimezone(zone)
+    days_ahead = (local_due.date() - now.astimezone(zone).date()).days
+    clock = local_due.strftime("%H:%M")
+    if language == "en":
+        if days_ahead == 0:
+            return f"by {clock} today"
+        if days_ahead == 1:
+            return f"by {clock} tomorrow"
+        return f"by {clock} on {local_due.day} {_EN_MONTHS[local_due.month - 1]}"
+    if days_ahead == 0:
+        return f"今天{clock}前"
+    if days_ahead == 1:
+        return f"明天{clock}前"
+    return f"{local_due.month}月{local_due.day}日{clock}前"

@@ -1,0 +1,28 @@
+"""The repositories one update works with, bound to that update's database session."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from storage import CustomerRepo, MessageRepo, Session, TicketRepo
+
+__all__ = ["Repos"]
+
+
+@dataclass(frozen=True, slots=True)
+class Repos:
+    """Every repository over one session; the session's owner commits, never a repository."""
+
+    session: Session
+    customers: CustomerRepo
+    messages: MessageRepo
+    tickets: TicketRepo
+
+    @classmethod
+    def bind(cls, session: Session) -> Repos:
+        return cls(
+            session=session,
+            customers=CustomerRepo(session),
+            messages=MessageRepo(session),
+            tickets=TicketRepo(session),
+        )

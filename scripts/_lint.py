@@ -1,0 +1,255 @@
+"""Lint: what a script must satisfy before it may be approved (and keep satisfying).
+
+Checks, each reported as ``file:line: message``:
+forbidden phrases in every language; undeclared, unused or unknown variables and a render
+with sample values; greeting scripts <= 70 characters with long realistic values and
+addressing the customer by surname + title (`salutation`); complaint scripts opening with
+empathy or an apology (first sentence against a configurable opener list); every configured
+language present; approved scripts unchanged since approval.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from jinja2 import TemplateError
+
+from scripts._guard import Guard
+from scripts._library import ScriptLibrary
+from scripts._model import Script
+from scripts._render import variant_source
+from scripts._templates import html_to_plain, render_html, template_variables, to_traditional
+
+GREETING_MAX_CHARS = 70
+
+# What care passes to every render (docs/architecture.md, "Context variables").
+KNOWN_VARIABLES: frozenset[str] = frozenset(
+    {
+        "salutation",
+        "first_name",
+        "ticket_number",
+        "first_response_due",
+        "resolution_due",
+        "business_name",
+    }
+)
+
+DEFAULT_OPENERS: tuple[str, ...] = (
+    "非常抱歉",
+    "十分抱歉",
+    "很抱歉",
+    "真的很抱歉",
+    "抱歉",
+    "对不起",
+    "理解您",
+    "我们非常理解",
+    "非常理解",
+    "i'm so sorry",
+    "i am so sorry",
+    "i'm sorry",
+    "i am sorry",
+    "i'm very sorry",
+    "we're sorry",
+    "we're so sorry",
+    "we are sorry",
+    "we apologise",
+    "we apologize",
+    "i apologise",
+    "i apologize",
+    "i understand",
+    "we understand",
+    "sorry",
+)
+
+# Long but realistic values: a compound surname, a double-barrelled English one, a long
+# shop name. A greeting that fits 70 characters with these fits with anyone's.
+SAMPLE_VALUES: Mapping[str, Mapping[str, str]] = {
+    "zh-Hans": {
+        "salutation": "欧阳女士",
+        "first_name": "欣怡",
+        "ticket_number": "C-20261122-0001",
+        "first_response_due": "今天 18:30 前",
+        "resolution_due": "11月23日 18:00 前",
+        "business_name": "星河湾旗舰店",
+    },
+    "zh-Hant": {
+        "salutation": "歐陽女士",
+        "first_name": "欣怡",
+        "ticket_number": "C-20261122-0001",
+        "first_response_due": "今天 18:30 前",
+        "resolution_due": "11月23日 18:00 前",
+        "business_name": "星河灣旗艦店",
+    },
+    "en": {
+        "salutation": "Ms. Montgomery-Smith",
+        "first_name": "Alexandra",
+        "ticket_number": "C-20261122-0001",
+        "first_response_due": "by 18:30 today",
+        "resolution_due": "by 18:00 on 23 November",
+        "business_name": "Harbour City Store",
+    },
+}
+
+_SENTENCE_END = re.compile(r"[\u3002\uff01\uff1f\uff1b!?;\n]|[.](?:\s|$)")  # 。！？； !?; .
+_LEADING_JUNK = re.compile(r"^[\s,\uff0c\u3001:\uff1a.\u3002!\uff01~\uff5e-]+")  # ，、：。！～
+
+
+@dataclass(frozen=True)
+class LintProblem:
+    """One lint finding; `kind` lets `approve` ignore the stale-approval finding it fixes."""
+
+    file: Path
+    line: int
+    message: str
+    script_id: str | None = None
+    kind: str = "script"
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.message}"
+
+
+def _first_sentence(plain: str, salutation: str) -> str:
+    # The salutation ("Ms. Montgomery-Smith,") may precede the opener and its "." is no
+    # sentence end; drop it before splitting.
+    text = plain.replace(salutation, " ") if salutation else plain
+    text = _LEADING_JUNK.sub("", text)
+    for prefix in ("dear ", "hello ", "hi ", "您好", "你好"):
+        if text.casefold().startswith(prefix):
+            text = _LEADING_JUNK.sub("", text[len(prefix) :])
+    match = _SENTENCE_END.search(text)
+    return text[: match.start()] if match else text
+
+
+def _opens_with_empathy(sentence: str, openers: Iterable[str]) -> bool:
+    folded = sentence.casefold().replace("\u2019", "'")
+    for opener in openers:
+        candidates = {opener.casefold(), to_traditional(opener).casefold()}
+        if any(candidate and candidate in folded for candidate in candidates):
+            return True
+    return False
+
+
+def _languages_of(script: Script, languages: Sequence[str]) -> list[str]:
+    return [
+        lang
+        for lang in languages
+        if lang in script.templates or (lang == "zh-Hant" and "zh-Hans" in script.templates)
+    ]
+
+
+def lint_script(
+    script: Script,
+    guard: Guard,
+    languages: Sequence[str],
+    openers: Sequence[str] = DEFAULT_OPENERS,
+    *,
+    known_variables: Collection[str] = KNOWN_VARIABLES,
+    default_language: str = "zh-Hans",
+) -> list[LintProblem]:
+    """Every problem of one script (retired scripts are not linted: they are never served)."""
+    problems: list[LintProblem] = []
+
+    def report(key: str, message: str, kind: str = "script") -> None:
+        problems.append(
+            LintProblem(
+                script.file, script.line_of(key), f"{script.id}: {message}", script.id, kind
+            )
+        )
+
+    if script.status == "retired":
+        return problems
+    if script.status == "approved" and script.approved_version != script.version:
+        report(
+            "approved_version",
+            f"edited after approval (approved {script.approved_version}, now {script.version}); "
+            f"run `carebot scripts approve {script.id} --by NAME`",
+            kind="approval",
+        )
+    for lang in languages:
+        if lang not in _languages_of(script, [lang]):
+            report("text", f"missing the {lang} text")
+    declared = set(script.variables)
+    for name in sorted(declared - set(known_variables)):
+        report(
+            "variables",
+            f"unknown variable {name!r} (care passes: {', '.join(sorted(known_variables))})",
+        )
+    for lang, source in script.templates.items():
+        used = template_variables(source)
+        for name in sorted(used - declared):
+            report(f"text.{lang}", f"{lang} text uses undeclared variable {name!r}")
+        for name in sorted(declared - used):
+            report(f"text.{lang}", f"{lang} text does not use declared variable {name!r}")
+
+    for lang in _languages_of(script, languages) or list(script.templates):
+        source, used_lang = variant_source(script, lang, default_language)
+        key = f"text.{used_lang}" if used_lang in script.templates else "text.zh-Hans"
+        values = SAMPLE_VALUES.get(lang, SAMPLE_VALUES["en"])
+        try:
+            plain = html_to_plain(render_html(source, values))
+        except TemplateError as exc:
+            report(key, f"{lang} text does not render with sample values: {exc}")
+            continue
+        verdict = guard.check(plain)
+        if not verdict.allowed:
+            report(
+                key,
+                f"{lang} text contains forbidden phrase {verdict.phrase!r} ({verdict.reason}); "
+                f"suggestion: {verdict.suggestion}",
+            )
+        if script.channel == "greeting":
+            if "salutation" not in template_variables(source):
+                report(
+                    key,
+                    f"{lang} greeting must address the customer by surname + title: "
+                    "use {{ salutation }}",
+                )
+            if len(plain) > GREETING_MAX_CHARS:
+                report(
+                    key,
+                    f"{lang} greeting is {len(plain)} characters with long values "
+                    f"(at most {GREETING_MAX_CHARS})",
+                )
+        if script.purpose == "complaint":
+            sentence = _first_sentence(plain, values.get("salutation", ""))
+            if not _opens_with_empathy(sentence, openers):
+                report(
+                    key,
+                    f"{lang} complaint script must open with empathy or an apology before any "
+                    f"action (first sentence: {sentence!r})",
+                )
+    return problems
+
+
+def lint_library(
+    library: ScriptLibrary,
+    guard: Guard,
+    languages: Sequence[str],
+    openers: Sequence[str] = DEFAULT_OPENERS,
+    *,
+    ids: Collection[str] | None = None,
+    known_variables: Collection[str] = KNOWN_VARIABLES,
+) -> list[LintProblem]:
+    """Problems of every script in service (or only `ids`), broken files first."""
+    problems = [
+        LintProblem(p.file, p.line, p.message, None, "file")
+        for p in library.file_problems
+        if ids is None
+    ]
+    for script_id, script in sorted(library.scripts.items()):
+        if ids is not None and script_id not in ids:
+            continue
+        problems.extend(
+            lint_script(
+                script,
+                guard,
+                languages,
+                openers,
+                known_variables=known_variables,
+                default_language=library.default_language,
+            )
+        )
+    return problems

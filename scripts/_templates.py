@@ -1,0 +1,74 @@
+"""The one Jinja2 environment (sandboxed, strict, autoescaping) and template helpers.
+
+Values are HTML-escaped because replies go out with Telegram `parse_mode=HTML`; the
+sandbox plus the fact that values are never re-parsed as templates is what makes a
+customer called ``{{ 7*7 }}`` render literally.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Mapping
+from functools import lru_cache
+
+import opencc
+from jinja2 import StrictUndefined, Template, meta
+from jinja2.sandbox import SandboxedEnvironment
+
+_TAG = re.compile(r"<[^>]*>")
+_WIDE = "\u201c\u201d\u2460-\u24ff\u3000-\u303f\u3400-\u9fff\uf900-\ufaff\uff00-\uffef"
+# YAML folds a line break into a space; between two CJK characters that space is noise.
+_CJK_FOLD = re.compile(f"(?<=[{_WIDE}]) (?=[{_WIDE}])")
+
+
+@lru_cache(maxsize=1)
+def environment() -> SandboxedEnvironment:
+    # trim_blocks/lstrip_blocks: `{% if %}` lines in YAML block scalars leave no blank lines.
+    return SandboxedEnvironment(
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+    )
+
+
+@lru_cache(maxsize=1)
+def _s2t() -> opencc.OpenCC:
+    return opencc.OpenCC("s2t")
+
+
+@lru_cache(maxsize=2048)
+def to_traditional(text: str) -> str:
+    """Simplified -> Traditional (OpenCC s2t); Jinja syntax is ASCII so it survives intact."""
+    return str(_s2t().convert(text))
+
+
+def parse_template(source: str) -> None:
+    """Raise `TemplateSyntaxError` (with `lineno`) if the source does not parse."""
+    environment().parse(source)
+
+
+@lru_cache(maxsize=4096)
+def compile_template(source: str) -> Template:
+    # Only the approved source is touched here, never the values rendered into it.
+    return environment().from_string(_CJK_FOLD.sub("", source))
+
+
+def template_variables(source: str) -> set[str]:
+    """Names the template reads from its context (jinja2 meta)."""
+    return set(meta.find_undeclared_variables(environment().parse(source)))
+
+
+def render_html(source: str, context: Mapping[str, object]) -> str:
+    return compile_template(source).render(dict(context)).strip()
+
+
+def html_to_plain(text: str) -> str:
+    """What the customer reads: template tags dropped, entities decoded.
+
+    Customer values arrive escaped (``&lt;b&gt;``) so stripping tags only removes markup
+    the approved template itself wrote.
+    """
+    return html.unescape(_TAG.sub("", text))

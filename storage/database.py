@@ -1,0 +1,187 @@
+"""The async database handle: engine, sessions, transactions and Alembic migrations."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, event, text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.pool import StaticPool
+
+__all__ = ["MIGRATIONS_DIR", "Database", "Session"]
+
+#: The session type repositories take; exported so callers can annotate without SQLAlchemy.
+Session = AsyncSession
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+# How long a SQLite connection waits for another writer before "database is locked".
+SQLITE_BUSY_TIMEOUT_S = 30.0
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    """An Alembic config built in code, so migrations run from an installed package without
+    an ``alembic.ini`` in the working directory."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    if connection is not None:
+        # env.py picks this up and migrates on our connection instead of making an engine.
+        config.attributes["connection"] = connection
+    return config
+
+
+class Database:
+    """One async engine plus session factories; build one per process and pass it down.
+
+    The engine is created lazily on first use (creating a SQLite file's folder then), so
+    constructing a ``Database`` does no I/O.
+    """
+
+    def __init__(self, url: str, *, echo: bool = False) -> None:
+        self.url: URL = make_url(url)
+        self.echo = echo
+        self._engine: AsyncEngine | None = None
+        self._sessions: async_sessionmaker[AsyncSession] | None = None
+
+    def __repr__(self) -> str:
+        return f"Database({self.url.render_as_string(hide_password=True)!r})"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.url.get_backend_name() == "sqlite"
+
+    @property
+    def engine(self) -> AsyncEngine:
+        """The async engine (created on first access)."""
+        if self._engine is None:
+            self._engine = self._create_engine()
+            self._sessions = async_sessionmaker(self._engine, expire_on_commit=False)
+        return self._engine
+
+    def _create_engine(self) -> AsyncEngine:
+        if not self.is_sqlite:
+            return create_async_engine(self.url, echo=self.echo, pool_pre_ping=True)
+        database = self.url.database or ""
+        kwargs: dict[str, Any] = {
+            "connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_S},
+        }
+        in_memory = database in ("", ":memory:") or database.startswith("file::memory:")
+        if in_memory:
+            # Every new connection would otherwise see its own empty in-memory database.
+            kwargs["poolclass"] = StaticPool
+        else:
+            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(self.url, echo=self.echo, **kwargs)
+        _configure_sqlite(engine, wal=not in_memory)
+        return engine
+
+    def _sessionmaker(self) -> async_sessionmaker[AsyncSession]:
+        _ = self.engine
+        assert self._sessions is not None
+        return self._sessions
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[AsyncSession]:
+        """A session that never commits by itself: the caller commits (or not); anything
+        uncommitted is rolled back on exit.
+
+        On SQLite every transaction takes the write lock at BEGIN (see ``_configure_sqlite``),
+        so keep sessions short: one per update, no network calls while it is open.
+        """
+        async with self._sessionmaker()() as session:
+            yield session
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """A session in a transaction: committed when the block succeeds, rolled back when it
+        raises."""
+        async with self._sessionmaker()() as session, session.begin():
+            yield session
+
+    async def upgrade(self, revision: str = "heads") -> None:
+        """Run the Alembic migrations up to ``revision`` (default: every branch's newest).
+
+        "heads" rather than "head": features developed side by side may each branch from
+        the same parent until a merge revision joins them; both must apply.
+        """
+        async with self.engine.begin() as conn:
+            await conn.run_sync(_upgrade, revision)
+
+    async def current_revision(self) -> str | None:
+        """The revision the database is at (``None`` when never migrated)."""
+        async with self.engine.connect() as conn:
+            return await conn.run_sync(_current_revision)
+
+    @staticmethod
+    def head_revision() -> str | None:
+        """The newest revision shipped with this package."""
+        return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+    async def ping(self, timeout: float = 5.0) -> bool:
+        """Whether the database answers ``SELECT 1`` within ``timeout`` seconds (for health
+        checks; never raises for connection problems)."""
+        try:
+            async with asyncio.timeout(timeout), self.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        except (SQLAlchemyError, OSError, TimeoutError):
+            return False
+        return True
+
+    async def dispose(self) -> None:
+        """Close every pooled connection; the engine is rebuilt if used again."""
+        if self._engine is not None:
+            await self._engine.dispose()
+            self._engine = None
+            self._sessions = None
+
+
+def _upgrade(connection: Connection, revision: str) -> None:
+    command.upgrade(alembic_config(connection), revision)
+
+
+def _current_revision(connection: Connection) -> str | None:
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+def _configure_sqlite(engine: AsyncEngine, *, wal: bool) -> None:
+    """Pragmas per connection, and ``BEGIN IMMEDIATE`` transactions.
+
+    pysqlite opens transactions lazily with a plain (deferred) BEGIN; a transaction that reads
+    and then writes can then fail at once with "database is locked" when another connection
+    wrote in between, busy timeout or not. Taking the write lock at BEGIN makes concurrent
+    sessions queue on the busy timeout instead (SQLAlchemy's documented pysqlite recipe).
+    """
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we emit BEGIN ourselves, below
+        cursor = dbapi_connection.cursor()
+        try:
+            if wal:
+                cursor.execute("PRAGMA journal_mode=WAL")
+                # Safe with WAL (only the last transactions may be lost on power failure) and
+                # much faster than FULL.
+                cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_TIMEOUT_S * 1000)}")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")

@@ -1,0 +1,91 @@
+"""Settings: sources, validation, and the one-line error a wrong value produces."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from care.settings import SettingsError, load_settings
+
+
+def test_defaults_are_the_embedded_ones() -> None:
+    settings = load_settings()
+    assert settings.database_url == "sqlite+aiosqlite:///data/carebot.db"
+    assert settings.timezone == "Asia/Shanghai"
+    assert settings.default_language == "zh-Hans"
+    assert settings.bot_token is None
+
+
+def test_environment_and_toml(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    config = tmp_path / "carebot.toml"
+    config.write_text(
+        'business_name = "梁记茶庄"\ntimezone = "Asia/Hong_Kong"\n'
+        "[sla.complaint]\nfirst_response_minutes = 15\nresolution_hours = 8\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("CAREBOT_CONFIG", str(config))
+    monkeypatch.setenv("ADMIN_IDS", "11, 22")
+    monkeypatch.setenv("TIMEZONE", "Europe/London")  # environment beats the file
+    settings = load_settings()
+    assert settings.business_name == "梁记茶庄"
+    assert settings.timezone == "Europe/London"
+    assert settings.admin_ids == [11, 22]
+    assert settings.sla["complaint"].first_response("regular").total_seconds() == 15 * 60
+    assert settings.sla["complaint"].first_response("gold").total_seconds() == 7.5 * 60
+
+
+def test_token_is_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BOT_TOKEN", "123456:SECRET")
+    settings = load_settings()
+    assert "SECRET" not in repr(settings) and "SECRET" not in str(settings)
+    assert settings.require_token().get_secret_value() == "123456:SECRET"
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("STAFF_CHAT_ID", "not-a-number"),
+        ("ADMIN_IDS", "1,two"),
+        ("TIMEZONE", "Mars/Olympus"),
+        ("DATABASE_URL", "mysql://x"),
+        ("TELEGRAM_API_URL", "ftp://x"),
+        ("DEFAULT_LANGUAGE", "fr"),
+    ],
+)
+def test_malformed_setting_names_itself(monkeypatch: pytest.MonkeyPatch, name: str, value: str) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(SettingsError) as error:
+        load_settings()
+    assert str(error.value).startswith(name)
+    assert "\n" not in str(error.value)
+
+
+def test_missing_token_is_one_clear_line() -> None:
+    with pytest.raises(SettingsError, match="BOT_TOKEN"):
+        load_settings().require_token()
+
+
+def test_cli_reports_bad_setting_with_exit_2_and_no_traceback(tmp_path: Path) -> None:
+    env = {**os.environ, "TIMEZONE": "Nowhere/Atlantis", "CAREBOT_CONFIG": str(tmp_path / "x.toml")}
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "db", "current"],
+        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60,
+    )
+    assert done.returncode == 2
+    assert "TIMEZONE" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_run_without_token_says_so(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "BOT_TOKEN"}
+    env["CAREBOT_CONFIG"] = str(tmp_path / "x.toml")
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "run"],
+        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60,
+    )
+    assert done.returncode == 2
+    assert "BOT_TOKEN" in done.stderr and "Traceback" not in done.stderr

@@ -1,0 +1,59 @@
+"""Shared fixtures: settings on a temporary SQLite file, services with a controllable clock."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from care.services import Services, build_services
+from care.settings import Settings, load_settings
+
+
+class FakeClock:
+    """Time travel for tests: `clock()` returns `now`; `advance()` moves it."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self.now = start or datetime(2026, 11, 23, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> datetime:
+        self.now += timedelta(**delta)
+        return self.now
+
+
+@pytest.fixture(autouse=True)
+def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No developer .env, carebot.toml or real token leaks into a test."""
+    for name in ("BOT_TOKEN", "TELEGRAM_API_URL", "DATABASE_URL", "STAFF_CHAT_ID", "ADMIN_IDS",
+                 "TIMEZONE", "DEFAULT_LANGUAGE", "REDIS_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("CAREBOT_CONFIG", str(tmp_path / "absent-carebot.toml"))
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return load_settings(
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'carebot.db'}",
+        business_name="Carebot Test Shop",
+    )
+
+
+@pytest.fixture
+async def services(settings: Settings, clock: FakeClock) -> AsyncIterator[Services]:
+    built = build_services(settings, clock=clock)
+    await built.database.upgrade()
+    try:
+        yield built
+    finally:
+        await built.aclose()

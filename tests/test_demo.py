@@ -1,0 +1,39 @@
+"""The console demo as a user runs it: piped lines in, one reply block per line out."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+
+def test_scripted_demo_answers_complaint_then_hours(tmp_path: Path) -> None:
+    env = {**os.environ, "CAREBOT_CONFIG": str(tmp_path / "none.toml")}
+    env.pop("DATABASE_URL", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "demo"],
+        input="我的快递三天还没到,太慢了\n请问你们几点关门\n",
+        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    first, second = done.stdout.split("you> ")[1:3]
+    assert re.search(r"C-\d{8}-\d{4}", first), first
+    assert re.search("抱歉|对不起", first)
+    assert re.search(r"\d{1,2}:\d{2}", second) and "营业" in second, second
+    assert (tmp_path / "data" / "carebot.db").exists(), "embedded database created on first run"
+
+
+def test_demo_survives_hostile_lines(tmp_path: Path) -> None:
+    env = {**os.environ, "CAREBOT_CONFIG": str(tmp_path / "none.toml")}
+    lines = ["", "{{ 7*7 }}", "<b>x</b>", "'; DROP TABLE customer;--", "😀", "x" * 5000, "9"]
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "demo"],
+        input="\n".join(lines) + "\n",
+        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count("you> ") == len(lines)
+    assert done.stdout.count("bot> ") >= len(lines)
+    assert "49" not in done.stdout

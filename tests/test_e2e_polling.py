@@ -1,0 +1,60 @@
+"""End to end: the real `carebot run` code path against a loopback fake Bot API server."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from pathlib import Path
+
+from sqlmodel import select
+
+from bot.polling import run_polling
+from care.settings import load_settings
+from storage import Database, MessageLog, Ticket
+from tests.fakes import FakeBotAPI
+from tests.fakes.updates import sticker_update, text_update
+
+TOKEN = "42:TEST"
+TICKET = re.compile(r"C-\d{8}-\d{4}")
+
+
+async def test_polling_bot_answers_complaint_inquiry_feedback_and_sticker(tmp_path: Path) -> None:
+    db_url = f"sqlite+aiosqlite:///{tmp_path / 'e2e.db'}"
+    async with FakeBotAPI(token=TOKEN) as api:
+        settings = load_settings(
+            bot_token=TOKEN, telegram_api_url=api.base_url, database_url=db_url
+        )
+        stop = asyncio.Event()
+        polling = asyncio.create_task(run_polling(settings, handle_signals=False, stop=stop))
+        try:
+            api.push_update(text_update(9001, "我的快递三天还没到,太慢了", first_name="Liang"))
+            await api.wait_for(method="sendMessage", count=1, timeout=20)
+            api.push_update(text_update(9001, "请问你们几点关门"))
+            await api.wait_for(method="sendMessage", count=2, timeout=10)
+            api.push_update(text_update(9001, "你们的服务很好,谢谢店员的耐心"))
+            await api.wait_for(method="sendMessage", count=3, timeout=10)
+            api.push_update(sticker_update(9001))
+            await api.wait_for(method="sendMessage", count=4, timeout=10)
+        finally:
+            stop.set()
+            await asyncio.wait_for(polling, timeout=15)
+
+        texts = [call.params["text"] for call in api.calls_of("sendMessage")]
+        assert all(call.params["chat_id"] == 9001 for call in api.calls_of("sendMessage"))
+
+    number = TICKET.search(texts[0])
+    assert number, texts[0]
+    assert "21:00" in texts[1] or "10:00" in texts[1]
+    assert "谢" in texts[2]
+    assert texts[3]
+
+    database = Database(db_url)
+    try:
+        async with database.session() as session:
+            tickets = list((await session.execute(select(Ticket))).scalars())
+            logs = list((await session.execute(select(MessageLog))).scalars())
+    finally:
+        await database.dispose()
+    assert [t.number for t in tickets] == [number.group()]
+    assert sum(1 for m in logs if m.direction == "in") == 4
+    assert sum(1 for m in logs if m.direction == "out") == 4
