@@ -11,6 +11,7 @@ import logging
 import typer
 
 from care.cli import bench, db, guard, intents, scripts
+from care.cli import campaign, care_calendar, customers
 
 __all__ = ["app"]
 
@@ -24,6 +25,9 @@ app.add_typer(intents.app, name="intents")
 app.add_typer(scripts.app, name="scripts")
 app.add_typer(guard.app, name="guard")
 app.add_typer(bench.app, name="bench", help="Benchmarks: print a table and write BENCHMARKS.md.")
+app.add_typer(customers.app, name="customers")
+app.add_typer(campaign.app, name="campaign")
+app.command("calendar")(care_calendar.calendar)
 
 
 @app.callback()

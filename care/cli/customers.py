@@ -1,0 +1,142 @@
+"""`carebot customers import | export | retier | tier`: customer profiles and tiers."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from storage import Database, ProfileRepo, Tier
+
+from care.cli.common import fail, settings_or_exit
+from care.customers import CsvEncodingError, export_customers, import_customers
+from care.tiers import retier as compute_retier
+
+__all__ = ["app"]
+
+app = typer.Typer(help="Customer profiles: CSV import/export and tiers.", no_args_is_help=True)
+
+
+@app.command("import")
+def import_(
+    file: Annotated[Path, typer.Argument(help="CSV file; header names the columns.")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Check and report; write nothing.")]
+    = False,
+    encoding: Annotated[str, typer.Option("--encoding", help="auto, utf-8 or gbk.")] = "auto",
+) -> None:
+    """Upsert customers by telegram_id; all rows or none (bad rows listed by line)."""
+    settings = settings_or_exit()
+    console = Console(stderr=True)
+
+    async def _run() -> None:
+        database = Database(settings.database_url)
+        try:
+            await database.upgrade()
+            from datetime import datetime
+
+            today = datetime.now(settings.zone).date()
+            with Progress(TextColumn("importing"), BarColumn(), MofNCompleteColumn(),
+                          TimeElapsedColumn(), console=console, transient=True) as progress:
+                task = progress.add_task("import", total=None)
+                report = await import_customers(
+                    database, file, today=today, encoding=encoding, dry_run=dry_run,
+                    progress=lambda n: progress.advance(task, n),
+                )
+        finally:
+            await database.dispose()
+        if not report.ok:
+            for problem in report.problems:
+                typer.echo(f"{file}:{problem.line}: {problem.message}")
+            fail(f"nothing imported: {len(report.problems)} problem(s) in {report.rows} row(s)",
+                 1)
+        verb = "would import" if dry_run else "imported"
+        typer.echo(f"{verb} {report.rows} row(s) ({report.encoding}): {report.created} new, "
+                   f"{report.updated} updated")
+
+    try:
+        asyncio.run(_run())
+    except CsvEncodingError as exc:
+        fail(f"{file}: {exc}", 1)
+    except OSError as exc:
+        fail(f"{file}: {exc.strerror or exc}", 1)
+
+
+@app.command("export")
+def export(
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="File (default: stdout).")]
+    = None,
+) -> None:
+    """Write every customer as CSV (UTF-8); the file can be edited and imported back."""
+    settings = settings_or_exit()
+
+    async def _run() -> int:
+        database = Database(settings.database_url)
+        try:
+            await database.upgrade()
+            if out is None:
+                return await export_customers(database, sys.stdout)
+            with out.open("w", encoding="utf-8", newline="") as handle:
+                return await export_customers(database, handle)
+        finally:
+            await database.dispose()
+
+    count = asyncio.run(_run())
+    typer.echo(f"exported {count} customer(s)", err=True)
+
+
+@app.command("retier")
+def retier(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Report moves; write nothing.")]
+    = False,
+) -> None:
+    """Recompute tiers from spend, visits and referrals; report who moved."""
+    settings = settings_or_exit()
+
+    async def _run() -> None:
+        database = Database(settings.database_url)
+        try:
+            await database.upgrade()
+            moves = await compute_retier(database, settings.care.tiers, dry_run=dry_run)
+        finally:
+            await database.dispose()
+        table = Table("telegram id", "from", "to", "override (kept)")
+        for move in moves:
+            table.add_row(str(move.telegram_id), move.old.value, move.new.value,
+                          move.pinned.value if move.pinned else "")
+        Console().print(table)
+        verb = "would move" if dry_run else "moved"
+        typer.echo(f"{verb} {len(moves)} customer(s)")
+
+    asyncio.run(_run())
+
+
+@app.command("tier")
+def set_tier(
+    telegram_id: Annotated[int, typer.Argument(help="The customer's Telegram id.")],
+    tier: Annotated[str, typer.Argument(help="gold, silver, regular, or auto to clear.")],
+) -> None:
+    """Pin a customer's tier by hand (survives retier), or `auto` to unpin."""
+    settings = settings_or_exit()
+    if tier not in ("auto", *(t.value for t in Tier)):
+        fail("tier must be gold, silver, regular or auto")
+
+    async def _run() -> bool:
+        database = Database(settings.database_url)
+        try:
+            await database.upgrade()
+            async with database.transaction() as session:
+                return await ProfileRepo(session).set_tier_override(
+                    telegram_id, None if tier == "auto" else Tier(tier)
+                )
+        finally:
+            await database.dispose()
+
+    if not asyncio.run(_run()):
+        fail(f"no customer with telegram id {telegram_id}", 1)
+    typer.echo(f"customer {telegram_id}: tier {tier}")
