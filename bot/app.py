@@ -10,11 +10,10 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.fsm.storage.base import BaseStorage
 from aiogram.fsm.storage.memory import MemoryStorage
 
-from care.services import Services
-from care.settings import Settings
-
 from bot.middlewares import InFlightMiddleware, ReloadMiddleware, UnitOfWorkMiddleware
 from bot.routers import build_root_router
+from care.services import Services
+from care.settings import Settings
 
 __all__ = ["build_bot", "build_dispatcher"]
 
@@ -34,7 +33,9 @@ def build_bot(settings: Settings, session: BaseSession | None = None) -> Bot:
 def build_dispatcher(services: Services, storage: BaseStorage | None = None) -> Dispatcher:
     """The dispatcher with every router and middleware; `services` is workflow data."""
     inflight = InFlightMiddleware()
-    dispatcher = Dispatcher(storage=storage or MemoryStorage(), services=services, inflight=inflight)
+    dispatcher = Dispatcher(
+        storage=storage or MemoryStorage(), services=services, inflight=inflight
+    )
     dispatcher.update.outer_middleware(inflight)
     dispatcher.update.outer_middleware(ReloadMiddleware())
     dispatcher.update.outer_middleware(UnitOfWorkMiddleware())

@@ -7,15 +7,15 @@ import sys
 
 import typer
 
+from bot import campaign_cli  # noqa: F401  (adds `campaign send`)
+from bot.console import ConsoleChat
+from bot.polling import run_polling
 from care.cli import app
 from care.cli.common import fail, settings_or_exit
 from care.services import build_services
 from care.settings import SettingsError
 from intents import CatalogError
 from scripts import LibraryError
-
-from bot.console import ConsoleChat
-from bot.polling import run_polling
 
 __all__ = ["app", "main"]
 

@@ -19,10 +19,9 @@ from typing import Any, TextIO
 from aiogram.methods import EditMessageText, SendMessage, TelegramMethod
 from aiogram.types import InlineKeyboardMarkup, Update
 
-from care.services import Services
-
 from bot.app import build_dispatcher
 from bot.local_session import LocalSession
+from care.services import Services
 
 __all__ = ["ConsoleChat"]
 

@@ -13,12 +13,11 @@ import logging
 from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError, TelegramRetryAfter
 
+from bot.keyboards import keyboard_for
 from care.conversation import Turn
 from care.replies import Reply
 from care.services import Services
 from care.uow import Repos
-
-from bot.keyboards import keyboard_for
 
 __all__ = ["deliver"]
 
@@ -39,10 +38,12 @@ async def deliver(bot: Bot, chat_id: int, turn: Turn, services: Services, repos:
                 await repos.customers.mark_blocked(customer, True)
             return
         except TelegramBadRequest as exc:
-            log.warning("Telegram rejected %s: %s; sending the safe fallback", reply.rendered.script_id, exc.message)
-            fallback = Reply(
-                services.renderer.render("fallback.safe", reply.rendered.language, {})
+            log.warning(
+                "Telegram rejected %s: %s; sending the safe fallback",
+                reply.rendered.script_id,
+                exc.message,
             )
+            fallback = Reply(services.renderer.render("fallback.safe", reply.rendered.language, {}))
             message_id = await _send(bot, chat_id, fallback)
             reply = fallback
         await services.conversation.record_sent(repos, turn, reply, message_id)

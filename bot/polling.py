@@ -7,11 +7,10 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
-from care.services import build_services
-from care.settings import Settings
-
 from bot.app import build_bot, build_dispatcher
 from bot.middlewares import InFlightMiddleware
+from care.services import build_services
+from care.settings import Settings
 
 __all__ = ["run_polling"]
 
@@ -36,7 +35,9 @@ async def run_polling(
         dispatcher = build_dispatcher(services)
         me = await bot.get_me()
         log.warning("carebot is running as @%s (Ctrl+C to stop)", me.username)
-        stopper = asyncio.create_task(_stop_when_set(stop, dispatcher.stop_polling)) if stop else None
+        stopper = (
+            asyncio.create_task(_stop_when_set(stop, dispatcher.stop_polling)) if stop else None
+        )
         try:
             await dispatcher.start_polling(
                 bot, handle_signals=handle_signals, close_bot_session=False
@@ -46,7 +47,11 @@ async def run_polling(
                 stopper.cancel()
             inflight: InFlightMiddleware = dispatcher["inflight"]
             if not await inflight.drain(DRAIN_SECONDS):
-                log.error("%d updates still running after %ss; stopping anyway", inflight.active, DRAIN_SECONDS)
+                log.error(
+                    "%d updates still running after %ss; stopping anyway",
+                    inflight.active,
+                    DRAIN_SECONDS,
+                )
     finally:
         await services.aclose()
         await bot.session.close()

@@ -12,23 +12,27 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from intents import IntentEngine, Match, detect_language, normalize
-from scripts import Renderer
-from storage import ContentType, Customer, MessageLog, Ticket
-
 from care.replies import Button, Inbound, Reply
 from care.salutation import salutation
 from care.settings import Settings
 from care.tickets import TicketDesk
 from care.timefmt import format_deadline
 from care.uow import Repos
+from intents import IntentEngine, Match, detect_language, normalize
+from scripts import Renderer
+from storage import ContentType, Customer, MessageLog, Ticket
 
 __all__ = ["MENU_CHOICES", "Conversation", "Turn"]
 
 #: Menu button -> what the customer's next text message will be treated as.
 MENU_CHOICES = ("inquiry", "complaint", "feedback", "human")
 
-_TELEGRAM_LANGUAGES = {"zh-hant": "zh-Hant", "zh-tw": "zh-Hant", "zh-hk": "zh-Hant", "zh-mo": "zh-Hant"}
+_TELEGRAM_LANGUAGES = {
+    "zh-hant": "zh-Hant",
+    "zh-tw": "zh-Hant",
+    "zh-hk": "zh-Hant",
+    "zh-mo": "zh-Hant",
+}
 
 
 @dataclass(slots=True)
@@ -58,15 +62,17 @@ class Conversation:
         """/start: welcome plus the menu."""
         customer = await self._customer(repos, inbound)
         await self._log_inbound(repos, customer, inbound)
-        turn = Turn(customer.id)
+        turn = Turn(_id(customer))
         turn.replies.append(self._say(customer, "welcome"))
         turn.replies.append(self._menu(customer))
         return turn
 
-    async def message(self, repos: Repos, inbound: Inbound, *, expecting: str | None = None) -> Turn:
+    async def message(
+        self, repos: Repos, inbound: Inbound, *, expecting: str | None = None
+    ) -> Turn:
         """Any customer message: text is matched, media gets a polite reply."""
         customer = await self._customer(repos, inbound)
-        turn = Turn(customer.id)
+        turn = Turn(_id(customer))
         if inbound.text is None:
             await self._log_inbound(repos, customer, inbound)
             turn.replies.append(self._say(customer, "media.unsupported"))
@@ -82,7 +88,9 @@ class Conversation:
         log = await self._log_inbound(repos, customer, inbound, match)
         if kind in ("complaint", "handoff"):
             ticket_kind = "complaint" if kind == "complaint" else "inquiry"
-            ticket, _ = await self.desk.open_or_reuse(repos, customer, ticket_kind, text, self.clock())
+            ticket, _ = await self.desk.open_or_reuse(
+                repos, customer, ticket_kind, text, self.clock()
+            )
             log.ticket_id = ticket.id
             turn.ticket = ticket
             script = "complaint.ack" if kind == "complaint" else "handoff.ack"
@@ -117,7 +125,7 @@ class Conversation:
             )
         customer = await self._customer(repos, inbound)
         await self._log_inbound(repos, customer, inbound)
-        turn = Turn(customer.id, expecting=choice if choice in MENU_CHOICES else None)
+        turn = Turn(_id(customer), expecting=choice if choice in MENU_CHOICES else None)
         prompt = {"inquiry": "inquiry.prompt", "complaint": "complaint.prompt"}.get(
             choice, "feedback.prompt"
         )
@@ -197,7 +205,7 @@ class Conversation:
     ) -> MessageLog:
         known = inbound.content_type in ContentType._value2member_map_
         return await repos.messages.log(
-            customer_id=customer.id,
+            customer_id=_id(customer),
             direction="in",
             # Telegram has dozens of content types (polls, dice, contacts...); the log keeps
             # the ones care distinguishes and files the rest as "other".
@@ -245,3 +253,10 @@ class Conversation:
             for choice in MENU_CHOICES
         )
         return Reply(self._say(customer, "menu.prompt").rendered, buttons)
+
+
+def _id(row: Customer) -> int:
+    """The primary key of a row that has been flushed (repositories flush on create)."""
+    if row.id is None:  # pragma: no cover - a repository bug, not a runtime condition
+        raise RuntimeError("customer row was not flushed")
+    return row.id

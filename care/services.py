@@ -12,14 +12,13 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from intents import IntentEngine, normalize
-from scripts import Guard, Renderer, ScriptLibrary
-from storage import Database
-
 from care.conversation import Conversation
 from care.settings import Settings
 from care.tickets import TicketDesk
 from care.uow import Repos
+from intents import IntentEngine, normalize
+from scripts import Guard, Renderer, ScriptLibrary
+from storage import Database
 
 __all__ = ["Services", "build_services", "utc_now"]
 

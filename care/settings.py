@@ -72,6 +72,10 @@ def _default_sla() -> dict[str, SLAPolicy]:
     }
 
 
+def _default_languages() -> list[Language]:
+    return ["zh-Hans", "en"]
+
+
 class BusinessHours(BaseModel):
     """When staff are at work (local time, `Settings.timezone`); weekdays 0=Monday."""
 
@@ -99,9 +103,7 @@ class Settings(BaseSettings):
     admin_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     timezone: str = "Asia/Shanghai"
     default_language: Language = "zh-Hans"
-    languages: Annotated[list[Language], NoDecode] = Field(
-        default_factory=lambda: ["zh-Hans", "en"]
-    )
+    languages: Annotated[list[Language], NoDecode] = Field(default_factory=_default_languages)
     business_name: str = "carebot"
     intents_dir: Path | None = None
     scripts_dir: Path | None = None
@@ -133,7 +135,9 @@ class Settings(BaseSettings):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Asia/Shanghai)") from exc
+            raise ValueError(
+                f"unknown time zone {value!r} (use an IANA name such as Asia/Shanghai)"
+            ) from exc
         return value
 
     @field_validator("telegram_api_url")

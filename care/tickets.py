@@ -10,9 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from care.settings import Settings
-from storage import Customer, Ticket
-
 from care.uow import Repos
+from storage import Customer, Ticket
 
 __all__ = ["TicketDesk"]
 
@@ -33,6 +32,7 @@ class TicketDesk:
         A customer who writes three angry messages gets one ticket, not three: later
         messages join the ticket already being handled.
         """
+        assert customer.id is not None, "repositories flush new rows"
         existing = await repos.tickets.open_for_customer(customer.id)
         if existing is not None and existing.kind == kind:
             return existing, False

@@ -29,8 +29,16 @@ class FakeClock:
 @pytest.fixture(autouse=True)
 def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """No developer .env, carebot.toml or real token leaks into a test."""
-    for name in ("BOT_TOKEN", "TELEGRAM_API_URL", "DATABASE_URL", "STAFF_CHAT_ID", "ADMIN_IDS",
-                 "TIMEZONE", "DEFAULT_LANGUAGE", "REDIS_URL"):
+    for name in (
+        "BOT_TOKEN",
+        "TELEGRAM_API_URL",
+        "DATABASE_URL",
+        "STAFF_CHAT_ID",
+        "ADMIN_IDS",
+        "TIMEZONE",
+        "DEFAULT_LANGUAGE",
+        "REDIS_URL",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("CAREBOT_CONFIG", str(tmp_path / "absent-carebot.toml"))
     monkeypatch.chdir(tmp_path)

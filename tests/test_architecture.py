@@ -33,7 +33,9 @@ def _imports(path: Path) -> set[str]:
 
 def _modules(package: str) -> list[Path]:
     return sorted(
-        p for p in (ROOT / package).rglob("*.py") if "migrations" not in p.parts or package == "storage"
+        p
+        for p in (ROOT / package).rglob("*.py")
+        if "migrations" not in p.parts or package == "storage"
     )
 
 
@@ -52,7 +54,8 @@ def test_every_module_has_a_docstring(package: str) -> None:
     missing = [
         str(path.relative_to(ROOT))
         for path in _modules(package)
-        if path.stat().st_size and ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))) is None
+        if path.stat().st_size
+        and ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))) is None
     ]
     assert not missing
 
@@ -62,6 +65,7 @@ def test_public_surface_is_a_sorted_all(package: str) -> None:
     module = __import__(package)
     exported = getattr(module, "__all__", None)
     assert exported is not None, f"{package}/__init__.py has no __all__"
+
     # isort-style order, the one ruff's RUF022 enforces: CONSTANTS, Classes, functions.
     def order(name: str) -> tuple[int, str]:
         return (0 if name.isupper() else 1 if name[:1].isupper() else 2, name)

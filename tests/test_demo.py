@@ -15,7 +15,11 @@ def test_scripted_demo_answers_complaint_then_hours(tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "bot", "demo"],
         input="我的快递三天还没到,太慢了\n请问你们几点关门\n",
-        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120,
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 0, done.stderr
     first, second = done.stdout.split("you> ")[1:3]
@@ -31,7 +35,11 @@ def test_demo_survives_hostile_lines(tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "bot", "demo"],
         input="\n".join(lines) + "\n",
-        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120,
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.count("you> ") == len(lines)

@@ -7,11 +7,10 @@ from aiogram.filters import CommandStart
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
-from care.services import Services
-from care.uow import Repos
-
 from bot.delivery import deliver
 from bot.inbound import inbound_from_callback, inbound_from_message
+from care.services import Services
+from care.uow import Repos
 
 __all__ = ["create_router"]
 
@@ -31,7 +30,9 @@ async def on_start(message: Message, services: Services, repos: Repos, state: FS
     await deliver(message.bot, message.chat.id, turn, services, repos)  # type: ignore[arg-type]
 
 
-async def on_menu(query: CallbackQuery, services: Services, repos: Repos, state: FSMContext) -> None:
+async def on_menu(
+    query: CallbackQuery, services: Services, repos: Repos, state: FSMContext
+) -> None:
     await query.answer()
     choice = (query.data or "").removeprefix("menu:")
     turn = await services.conversation.menu_choice(repos, inbound_from_callback(query), choice)

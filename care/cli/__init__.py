@@ -10,8 +10,7 @@ import logging
 
 import typer
 
-from care.cli import bench, db, guard, intents, scripts
-from care.cli import campaign, care_calendar, customers
+from care.cli import bench, campaign, care_calendar, customers, db, guard, intents, scripts
 
 __all__ = ["app"]
 

@@ -6,9 +6,8 @@ import asyncio
 
 import typer
 
-from storage import Database
-
 from care.cli.common import settings_or_exit
+from storage import Database
 
 __all__ = ["app"]
 

@@ -57,7 +57,9 @@ async def test_complaint_gets_apology_ticket_and_deadline(chat: Chat, services: 
     assert tickets[0].first_response_due > tickets[0].created_at
 
 
-async def test_second_complaint_message_joins_the_open_ticket(chat: Chat, services: Services) -> None:
+async def test_second_complaint_message_joins_the_open_ticket(
+    chat: Chat, services: Services
+) -> None:
     first = TICKET.search(plain((await chat.say("你们的服务太差了,我要投诉"))[0]))
     second = TICKET.search(plain((await chat.say("为什么还没退款?!"))[0]))
     assert first and second and first.group() == second.group()
@@ -93,9 +95,7 @@ async def test_unclear_message_gets_the_menu(chat: Chat) -> None:
     assert sent[-1].reply_markup is not None
 
 
-@pytest.mark.parametrize(
-    "factory", [sticker_update, photo_update, voice_update, location_update]
-)
+@pytest.mark.parametrize("factory", [sticker_update, photo_update, voice_update, location_update])
 async def test_media_get_a_polite_reply_and_are_logged(
     chat: Chat, services: Services, factory: object
 ) -> None:

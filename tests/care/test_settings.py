@@ -56,7 +56,9 @@ def test_token_is_secret(monkeypatch: pytest.MonkeyPatch) -> None:
         ("DEFAULT_LANGUAGE", "fr"),
     ],
 )
-def test_malformed_setting_names_itself(monkeypatch: pytest.MonkeyPatch, name: str, value: str) -> None:
+def test_malformed_setting_names_itself(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str
+) -> None:
     monkeypatch.setenv(name, value)
     with pytest.raises(SettingsError) as error:
         load_settings()
@@ -73,7 +75,11 @@ def test_cli_reports_bad_setting_with_exit_2_and_no_traceback(tmp_path: Path) ->
     env = {**os.environ, "TIMEZONE": "Nowhere/Atlantis", "CAREBOT_CONFIG": str(tmp_path / "x.toml")}
     done = subprocess.run(
         [sys.executable, "-m", "bot", "db", "current"],
-        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60,
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert done.returncode == 2
     assert "TIMEZONE" in done.stderr
@@ -85,7 +91,11 @@ def test_run_without_token_says_so(tmp_path: Path) -> None:
     env["CAREBOT_CONFIG"] = str(tmp_path / "x.toml")
     done = subprocess.run(
         [sys.executable, "-m", "bot", "run"],
-        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60,
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert done.returncode == 2
     assert "BOT_TOKEN" in done.stderr and "Traceback" not in done.stderr
