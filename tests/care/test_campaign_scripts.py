@@ -20,7 +20,7 @@ LONG = """
   tier: regular
   variables: [salutation]
   text:
-    zh-Hans: "{{ salutation }}，店庆快乐！这是一条非常非常长的问候，长到超过了七十个字符的限制，所以检查一定不能通过，我们还要再写很多很多很多很多很多字才够。"
+    zh-Hans: "{{ salutation }}，店庆快乐！这是一条非常非常长的问候，长到超过了七十个字符的限制，所以检查一定不能通过，我们还要再写很多很多很多很多很多字才够，再加上一句同样很长很长很长的话来保证超出限制。"
     en: "Happy shop day, {{ salutation }}!"
   status: draft
 """
@@ -51,7 +51,7 @@ async def test_tier_without_recipients_needs_no_script(services) -> None:
 
 
 async def test_chat_script_or_unknown_script_refused(services) -> None:
-    await add_customers(services.database, [customer(2)])
+    await add_customers(services.database, [customer(2), customer(3, tier_override="silver")])
     desk = campaign_desk(services)
     campaign = await desk.create("x", scripts={
         Tier.GOLD: "welcome", Tier.SILVER: "nope", Tier.REGULAR: "welcome"})
