@@ -7,11 +7,20 @@ from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.session.base import BaseSession
 from aiogram.client.telegram import TelegramAPIServer
-from aiogram.fsm.storage.base import BaseStorage
-from aiogram.fsm.storage.memory import MemoryStorage
+from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage, DefaultKeyBuilder
+from aiogram.fsm.storage.memory import DisabledEventIsolation, MemoryStorage
+from aiogram.fsm.storage.redis import RedisEventIsolation, RedisStorage
 
-from bot.middlewares import InFlightMiddleware, ReloadMiddleware, UnitOfWorkMiddleware
+from bot.middlewares import (
+    InFlightMiddleware,
+    ObserveMiddleware,
+    RedisDedupMiddleware,
+    ReloadMiddleware,
+    TransactionalDedupMiddleware,
+    UnitOfWorkMiddleware,
+)
 from bot.routers import build_root_router
+from care.dedup import RedisUpdateLedger
 from care.services import Services
 from care.settings import Settings
 
@@ -30,14 +39,58 @@ def build_bot(settings: Settings, session: BaseSession | None = None) -> Bot:
     return Bot(token, session=session, default=DefaultBotProperties(parse_mode="HTML"))
 
 
-def build_dispatcher(services: Services, storage: BaseStorage | None = None) -> Dispatcher:
-    """The dispatcher with every router and middleware; `services` is workflow data."""
+def build_dispatcher(
+    services: Services, storage: BaseStorage | None = None, *, dedup: bool = False
+) -> Dispatcher:
+    """The dispatcher with every router and middleware; `services` is workflow data.
+
+    With `services.redis` the FSM lives in Redis and updates of one chat are processed one at a
+    time across all workers (RedisEventIsolation); otherwise in memory (one process). `dedup`
+    (webhook mode) skips update ids already committed, in Redis or in the database.
+    """
+    isolation: BaseEventIsolation = DisabledEventIsolation()
+    if services.redis is not None:
+        settings = services.settings
+        keys = DefaultKeyBuilder(prefix=f"{settings.redis_prefix}:fsm")
+        storage = storage or _SharedRedisStorage(services.redis, key_builder=keys)
+        # The lock expires after chat_lock_seconds (a dead worker blocks its chats no longer);
+        # waiting for it is bounded too, so a stuck chat fails the update (5xx, retried later).
+        isolation = RedisEventIsolation(
+            services.redis,
+            key_builder=keys,
+            lock_kwargs={
+                "timeout": settings.chat_lock_seconds,
+                "blocking_timeout": settings.chat_lock_seconds + 5,
+            },
+        )
     inflight = InFlightMiddleware()
     dispatcher = Dispatcher(
-        storage=storage or MemoryStorage(), services=services, inflight=inflight
+        storage=storage or MemoryStorage(),
+        events_isolation=isolation,
+        services=services,
+        inflight=inflight,
     )
     dispatcher.update.outer_middleware(inflight)
+    dispatcher.update.outer_middleware(ObserveMiddleware())
     dispatcher.update.outer_middleware(ReloadMiddleware())
+    if dedup and services.redis is not None:
+        lease = services.settings.chat_lock_seconds  # a dead worker's claim expires with its lock
+        ledger = RedisUpdateLedger(
+            services.redis,
+            lease_seconds=lease,
+            prefix=f"{services.settings.redis_prefix}:update:",
+        )
+        dispatcher.update.outer_middleware(RedisDedupMiddleware(ledger))
     dispatcher.update.outer_middleware(UnitOfWorkMiddleware())
+    if dedup and services.redis is None:
+        dispatcher.update.outer_middleware(TransactionalDedupMiddleware())
     dispatcher.include_router(build_root_router())
     return dispatcher
+
+
+class _SharedRedisStorage(RedisStorage):
+    """RedisStorage on the `Services` client: the dispatcher's shutdown must not close a client
+    that the leader loop and the health checks still use (`Services.aclose` closes it)."""
+
+    async def close(self) -> None:
+        return None

@@ -15,6 +15,8 @@ from aiogram.exceptions import TelegramAPIError, TelegramNetworkError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from bot.app import build_bot
+from bot.broadcast import telegram_send
 from care.campaigns import CampaignError
 from care.care_services import campaign_desk, campaign_sender
 from care.care_tasks import mark_posted, pending_posts
@@ -25,9 +27,6 @@ from care.sender import RunReport
 from care.services import Services, build_services
 from care.settings import SettingsError
 from storage import DeliveryStatus
-
-from bot.app import build_bot
-from bot.broadcast import telegram_send
 
 __all__ = ["post_care_tasks", "send"]
 
@@ -92,7 +91,7 @@ def send(campaign_id: Annotated[int, typer.Argument()]) -> None:
     if report.recovered_sending:
         typer.echo(f"{report.recovered_sending} row(s) were caught in 'sending' by an earlier "
                    "crash: marked failed (unknown), not resent")
-    Console().print(counts_table(report.counts, f"campaign {campaign_id} [{report.status}]"))
+    Console().print(counts_table(report.counts, f"campaign {campaign_id} ({report.status.value})"))
     if report.deferred_until:
         until = f"{report.deferred_until:%Y-%m-%d %H:%M} UTC"
         typer.echo(f"the rest is deferred by quiet hours until {until}; `carebot run` resumes it")

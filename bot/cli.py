@@ -10,6 +10,7 @@ import typer
 from bot import campaign_cli  # noqa: F401  (adds `campaign send`)
 from bot.console import ConsoleChat
 from bot.polling import run_polling
+from bot.webhook_cli import app as webhook_app
 from care.cli import app
 from care.cli.common import fail, settings_or_exit
 from care.services import build_services
@@ -18,6 +19,9 @@ from intents import CatalogError
 from scripts import LibraryError
 
 __all__ = ["app", "main"]
+
+
+app.add_typer(webhook_app, name="webhook")
 
 
 @app.command()

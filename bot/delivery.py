@@ -15,6 +15,7 @@ from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError, Teleg
 
 from bot.keyboards import keyboard_for
 from care.conversation import Turn
+from care.logs import set_ticket
 from care.replies import Reply
 from care.services import Services
 from care.uow import Repos
@@ -28,6 +29,7 @@ _MAX_RETRIES = 3
 
 async def deliver(bot: Bot, chat_id: int, turn: Turn, services: Services, repos: Repos) -> None:
     """Send every reply of `turn` in order and log each one that Telegram accepted."""
+    _observe(turn, services)
     for reply in turn.replies:
         try:
             message_id = await _send(bot, chat_id, reply)
@@ -47,6 +49,16 @@ async def deliver(bot: Bot, chat_id: int, turn: Turn, services: Services, repos:
             message_id = await _send(bot, chat_id, fallback)
             reply = fallback
         await services.conversation.record_sent(repos, turn, reply, message_id)
+
+
+def _observe(turn: Turn, services: Services) -> None:
+    """Metrics and log context for the turn (every handler delivers through here)."""
+    if turn.ticket is not None:
+        set_ticket(turn.ticket.number)
+    if turn.intent is not None:
+        services.metrics.intents.labels(turn.intent).inc()
+    if turn.ticket_opened and turn.ticket is not None:
+        services.metrics.tickets_opened.labels(str(turn.ticket.kind)).inc()
 
 
 async def _send(bot: Bot, chat_id: int, reply: Reply) -> int:

@@ -8,6 +8,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from bot.app import build_bot, build_dispatcher
+from bot.care_runtime import start_care_scheduler
 from bot.middlewares import InFlightMiddleware
 from care.services import build_services
 from care.settings import Settings
@@ -35,6 +36,7 @@ async def run_polling(
         dispatcher = build_dispatcher(services)
         me = await bot.get_me()
         log.warning("carebot is running as @%s (Ctrl+C to stop)", me.username)
+        care = start_care_scheduler(bot, services)  # runs only while this process leads
         stopper = (
             asyncio.create_task(_stop_when_set(stop, dispatcher.stop_polling)) if stop else None
         )
@@ -45,6 +47,9 @@ async def run_polling(
         finally:
             if stopper is not None:
                 stopper.cancel()
+            care.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await care
             inflight: InFlightMiddleware = dispatcher["inflight"]
             if not await inflight.drain(DRAIN_SECONDS):
                 log.error(

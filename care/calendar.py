@@ -80,7 +80,8 @@ def occasion_date(key: str, year: int, custom: Sequence[CustomOccasion] = ()) ->
     """The solar date of occasion `key` in `year` (None when unknown or not that year)."""
     if key in LUNAR_FESTIVALS:
         month, day = LUNAR_FESTIVALS[key]
-        return LunarDate(year, month, day).to_solar_date()
+        solar: date = LunarDate(year, month, day).to_solar_date()
+        return solar
     if key in _PUBLIC:
         return _public_date(year, _PUBLIC[key])
     for item in custom:

@@ -16,6 +16,10 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from care.calendar import OCCASION_NAMES, greeting_script
+from care.salutation import salutation
+from care.sender import optout_label_script
+from care.settings import Settings
 from scripts import Guard, Rendered, Renderer, ScriptLibrary, ScriptNotServable, lint_script
 from storage import (
     Campaign,
@@ -28,11 +32,6 @@ from storage import (
     ProfileRepo,
     Tier,
 )
-
-from care.calendar import OCCASION_NAMES, greeting_script
-from care.salutation import salutation
-from care.sender import optout_label_script
-from care.settings import Settings
 
 __all__ = [
     "Audience",
@@ -144,7 +143,7 @@ class CampaignDesk:
             tier: sid if (sid := greeting_script(occasion, tier.value)) in self.library else None
             for tier in Tier
         }
-        zh, en = OCCASION_NAMES.get(occasion, (occasion, occasion))
+        zh, _ = OCCASION_NAMES.get(occasion, (occasion, occasion))
         campaign = Campaign(
             key=key,
             name=name or f"{zh} {day.isoformat()}",
@@ -173,7 +172,7 @@ class CampaignDesk:
             raise CampaignError([f"no campaign {campaign_id}"])
         return campaign
 
-    async def list(self, limit: int = 20) -> list[Campaign]:
+    async def list_campaigns(self, limit: int = 20) -> list[Campaign]:
         async with self.database.session() as session:
             return await CampaignRepo(session).list(limit=limit)
 

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from scripts import Rendered
-from storage import CareTaskRepo
-
 from care.salutation import salutation
 from care.services import Services
+from scripts import Rendered
+from storage import CareTaskRepo
 
 __all__ = ["TaskPost", "mark_posted", "pending_posts"]
 

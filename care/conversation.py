@@ -12,9 +12,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from care.business_hours import format_back_at
 from care.replies import Button, Inbound, Reply
 from care.salutation import salutation
 from care.settings import Settings
+from care.ticket_lifecycle import is_held, move
 from care.tickets import TicketDesk
 from care.timefmt import format_deadline
 from care.uow import Repos
@@ -44,6 +46,15 @@ class Turn:
     #: The flow step the next text message answers (a menu choice), or None.
     expecting: str | None = None
     ticket: Ticket | None = None
+    #: For metrics: the matched intent id ("none" when nothing matched) and whether this
+    #: turn opened a new ticket.
+    intent: str | None = None
+    ticket_opened: bool = False
+    #: Staff takeover: the inbound message belongs to this escalated ticket and is copied
+    #: into its staff topic (`ticket` is then set); `held` = a human holds the ticket, so
+    #: the bot stays silent and only relays.
+    relay: bool = False
+    held: bool = False
 
 
 @dataclass(slots=True)
@@ -70,11 +81,36 @@ class Conversation:
     async def message(
         self, repos: Repos, inbound: Inbound, *, expecting: str | None = None
     ) -> Turn:
-        """Any customer message: text is matched, media gets a polite reply."""
+        """Any customer message: text is matched, media gets a polite reply.
+
+        Takeover: a banned customer gets no answer; while a human holds the customer's
+        ticket the message is only logged and relayed (no bot reply); once a ticket has a
+        staff topic, everything the customer sends is relayed there too.
+        """
         customer = await self._customer(repos, inbound)
         turn = Turn(_id(customer))
-        if inbound.text is None:
+        if customer.banned:
             await self._log_inbound(repos, customer, inbound)
+            return turn
+        current = await repos.tickets.open_for_customer(_id(customer))
+        if current is not None and is_held(current):
+            log = await self._log_inbound(repos, customer, inbound)
+            log.ticket_id = current.id
+            await repos.tickets.set_status(
+                current, move(current.status, "customer_reply"), self.clock()
+            )
+            turn.ticket, turn.relay, turn.held = current, True, True
+            turn.expecting = expecting
+            return turn
+        escalated = current if current is not None and current.topic_id is not None else None
+        if inbound.text is None:
+            log = await self._log_inbound(repos, customer, inbound)
+            if escalated is not None:
+                log.ticket_id = escalated.id
+                turn.ticket, turn.relay = escalated, True
+                context = {"ticket_number": escalated.number}
+                turn.replies.append(self._say(customer, "ticket.media_received", context))
+                return turn
             turn.replies.append(self._say(customer, "media.unsupported"))
             turn.expecting = expecting
             return turn
@@ -85,17 +121,25 @@ class Conversation:
             return turn
         match = self.intents.match(text) if normalize(text) else None
         kind = self._decide(match, expecting)
+        turn.intent = (match.intent if match else None) or "none"
         log = await self._log_inbound(repos, customer, inbound, match)
         if kind in ("complaint", "handoff"):
             ticket_kind = "complaint" if kind == "complaint" else "inquiry"
-            ticket, _ = await self.desk.open_or_reuse(
-                repos, customer, ticket_kind, text, self.clock()
+            ticket, opened = await self.desk.open_or_reuse(
+                repos, customer, ticket_kind, text, self.clock(), any_kind=kind == "handoff"
             )
+            turn.ticket_opened = bool(opened)
             log.ticket_id = ticket.id
-            turn.ticket = ticket
+            turn.ticket, turn.relay = ticket, True
             script = "complaint.ack" if kind == "complaint" else "handoff.ack"
             turn.replies.append(self._say(customer, script, self._ticket_context(customer, ticket)))
+            if opened or kind == "handoff":
+                turn.replies.extend(self._away(customer))
             return turn
+        if escalated is not None:
+            # Staff see the whole conversation in the topic, answered by the bot or not.
+            log.ticket_id = escalated.id
+            turn.ticket, turn.relay = escalated, True
         if kind == "feedback":
             turn.replies.append(self._say(customer, "feedback.thanks"))
             return turn
@@ -246,6 +290,15 @@ class Conversation:
         if extra:
             context.update(extra)
         return Reply(self.renderer.render(script_id, customer.language, context))
+
+    def _away(self, customer: Customer) -> list[Reply]:
+        """Outside business hours: when staff will be back (the SLA clock is paused till then)."""
+        now = self.clock()
+        calendar = self.desk.calendar
+        if calendar.is_open(now):
+            return []
+        back = format_back_at(calendar.next_open(now), now, self.settings.zone, customer.language)
+        return [self._say(customer, "staff.away", {"back_at": back})]
 
     def _menu(self, customer: Customer) -> Reply:
         buttons = tuple(

@@ -9,18 +9,22 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from redis.asyncio import Redis
+
 from care.conversation import Conversation
+from care.metrics import Metrics
 from care.settings import Settings
+from care.staff import StaffDesk
 from care.tickets import TicketDesk
 from care.uow import Repos
 from intents import IntentEngine, normalize
 from scripts import Guard, Renderer, ScriptLibrary
 from storage import Database
 
-__all__ = ["Services", "build_services", "utc_now"]
+__all__ = ["Services", "build_redis", "build_services", "utc_now"]
 
 
 def utc_now() -> datetime:
@@ -39,7 +43,12 @@ class Services:
     guard: Guard
     renderer: Renderer
     conversation: Conversation
+    #: Staff takeover: ticket cards, staff actions, guarded relay, CSAT, SLA watcher.
+    staff: StaffDesk
     clock: Callable[[], datetime]
+    # Per process: Prometheus counters (no module globals) and the optional shared Redis.
+    metrics: Metrics = field(default_factory=Metrics)
+    redis: Redis | None = None
 
     @asynccontextmanager
     async def unit_of_work(self) -> AsyncIterator[Repos]:
@@ -55,6 +64,8 @@ class Services:
 
     async def aclose(self) -> None:
         await self.database.dispose()
+        if self.redis is not None:
+            await self.redis.aclose()
 
 
 def build_services(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -> Services:
@@ -64,13 +75,15 @@ def build_services(settings: Settings, *, clock: Callable[[], datetime] = utc_no
     library = ScriptLibrary.load(settings.scripts_dirs)
     guard = Guard.from_file(settings.forbidden_path, normalize=normalize)
     renderer = Renderer(library, guard)
+    desk = TicketDesk(settings)
     conversation = Conversation(
         settings=settings,
         intents=intents,
         renderer=renderer,
-        desk=TicketDesk(settings),
+        desk=desk,
         clock=clock,
     )
+    staff = StaffDesk.build(settings, renderer, guard, desk, clock, normalize)
     return Services(
         settings=settings,
         database=database,
@@ -79,5 +92,14 @@ def build_services(settings: Settings, *, clock: Callable[[], datetime] = utc_no
         guard=guard,
         renderer=renderer,
         conversation=conversation,
+        staff=staff,
         clock=clock,
+        redis=build_redis(settings.redis_url) if settings.redis_url else None,
+    )
+
+
+def build_redis(url: str) -> Redis:
+    """A Redis client that fails fast (bounded timeouts) instead of hanging an update."""
+    return Redis.from_url(
+        url, socket_timeout=5, socket_connect_timeout=5, health_check_interval=30
     )

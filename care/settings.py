@@ -9,7 +9,7 @@ setting in one line, so the CLI can print it and exit 2 without a traceback.
 from __future__ import annotations
 
 import os
-from datetime import time, timedelta
+from datetime import date, time, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -24,6 +24,7 @@ from pydantic_settings import (
 )
 
 from care.care_config import CareSettings
+from care.staff_config import StaffSettings
 
 __all__ = [
     "BUNDLED_INTENTS_DIR",
@@ -82,6 +83,8 @@ class BusinessHours(BaseModel):
     open: time = time(9, 0)
     close: time = time(21, 0)
     weekdays: list[int] = Field(default_factory=lambda: [0, 1, 2, 3, 4, 5, 6])
+    #: Whole days off (public holidays): SLA clocks pause and the bot says when staff are back.
+    holidays: list[date] = Field(default_factory=list)
 
 
 class Settings(BaseSettings):
@@ -112,6 +115,21 @@ class Settings(BaseSettings):
     sla: dict[str, SLAPolicy] = Field(default_factory=_default_sla)
     business_hours: BusinessHours = Field(default_factory=BusinessHours)
     care: CareSettings = Field(default_factory=CareSettings)
+    # Production deployment (docs/deploy.md): webhook workers, Redis, leader lock, logs.
+    webhook_secret: SecretStr | None = None
+    webhook_host: str = "127.0.0.1"
+    webhook_port: int = Field(default=8080, ge=0, le=65535)
+    webhook_path: str = "/telegram"
+    # Telegram's updates are at most a few KB; anything near this is forged or broken.
+    webhook_max_body_bytes: int = Field(default=1_048_576, gt=0)
+    # Per-chat isolation lock and update-claim lease: how long a dead worker blocks a chat.
+    chat_lock_seconds: float = Field(default=60.0, gt=0)
+    leader_ttl_seconds: float = Field(default=15.0, gt=0, le=25)
+    leader_poll_seconds: float = Field(default=5.0, gt=0, le=10)
+    log_format: Literal["text", "json"] = "text"
+    # Every Redis key starts with this (several bots or test runs can share one server).
+    redis_prefix: str = Field(default="carebot", min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
+    staff: StaffSettings = Field(default_factory=StaffSettings)
 
     @field_validator("admin_ids", mode="before")
     @classmethod

@@ -1,7 +1,8 @@
 """Opening tickets with SLA deadlines: the one place that turns a kind + tier into due dates.
 
 What the bot promises a customer is computed here from the same SLA settings the
-staff watcher enforces, so the promise and the deadline can never disagree.
+staff watcher enforces, so the promise and the deadline can never disagree. Deadlines
+count business time only (`care.business_hours`): the clock pauses at night and on holidays.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from care.business_hours import BusinessCalendar
 from care.settings import Settings
 from care.uow import Repos
 from storage import Customer, Ticket
@@ -24,17 +26,29 @@ class TicketDesk:
 
     settings: Settings
 
+    @property
+    def calendar(self) -> BusinessCalendar:
+        return BusinessCalendar(self.settings.business_hours, self.settings.zone)
+
     async def open_or_reuse(
-        self, repos: Repos, customer: Customer, kind: str, subject: str, now: datetime
+        self,
+        repos: Repos,
+        customer: Customer,
+        kind: str,
+        subject: str,
+        now: datetime,
+        *,
+        any_kind: bool = False,
     ) -> tuple[Ticket, bool]:
         """The customer's open ticket of this kind, else a new one; `True` when created.
 
         A customer who writes three angry messages gets one ticket, not three: later
-        messages join the ticket already being handled.
+        messages join the ticket already being handled. `any_kind`: asking for a person
+        joins whatever case is open (one customer, one topic in the staff group).
         """
         assert customer.id is not None, "repositories flush new rows"
         existing = await repos.tickets.open_for_customer(customer.id)
-        if existing is not None and existing.kind == kind:
+        if existing is not None and (any_kind or existing.kind == kind):
             return existing, False
         sla = self.settings.sla[kind]
         tier = customer.tier_override or customer.tier
@@ -45,8 +59,8 @@ class TicketDesk:
             subject=subject,
             now=now,
             day=now.astimezone(self.settings.zone).date(),
-            first_response_due=now + sla.first_response(tier),
-            resolution_due=now + sla.resolution(tier),
+            first_response_due=self.calendar.add(now, sla.first_response(tier)),
+            resolution_due=self.calendar.add(now, sla.resolution(tier)),
             priority=priority,
         )
         return ticket, True

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from storage import CustomerRepo, MessageRepo, Session, TicketRepo
+from storage import CustomerRepo, MessageRepo, Session, StaffRepo, TicketRepo
 
 __all__ = ["Repos"]
 
@@ -17,6 +17,7 @@ class Repos:
     customers: CustomerRepo
     messages: MessageRepo
     tickets: TicketRepo
+    staff: StaffRepo
 
     @classmethod
     def bind(cls, session: Session) -> Repos:
@@ -25,4 +26,5 @@ class Repos:
             customers=CustomerRepo(session),
             messages=MessageRepo(session),
             tickets=TicketRepo(session),
+            staff=StaffRepo(session),
         )

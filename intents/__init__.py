@@ -2,8 +2,9 @@
 
 Map: `normalize` (one definition of "the same text"), `loader` (YAML files ->
 `IntentSpec`, problems as `file:line: message`), `matcher` (n-gram TF-IDF +
-rapidfuzz scoring, cues, fallback), `engine` (`IntentEngine`: folders, reload,
-file watch), `evaluation` (accuracy / F1 / latency for `carebot intents eval`).
+rapidfuzz scoring, cues, fallback), `linear` (the LinearSVC blended into the
+matcher, trained at load), `engine` (`IntentEngine`: folders, reload, file
+watch), `evaluation` (accuracy / F1 / latency for `carebot intents eval`).
 """
 
 from __future__ import annotations

@@ -14,6 +14,11 @@ Why this shape:
   best examples: it rewards near-verbatim matches and character-level typos that
   n-grams only partially see.  Run alone (`use_tfidf=False`) it is the
   "rapidfuzz only" baseline of the benchmark.
+* A LinearSVC over richer n-grams (`intents.linear`, trained at load) is blended in
+  with weight `linear_weight`: it learns which n-grams *separate* intents, which
+  similarity cannot (+7 points on Banking77 10-shot validation).  Catalogs with
+  more than `linear_max_intents` intents (FAQ sets with a few paraphrases per
+  answer) skip it; there the kNN part alone decides.
 * Cue words add a bounded bonus per intent; complaint cues (and "?!"/"!!"
   emphasis) let a complaint beat an inquiry that mentions the same subject.
 * Rasa-style fallback: the top score must pass `threshold` and lead the
@@ -32,11 +37,13 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 from rapidfuzz import fuzz, process
 
+from intents.linear import LinearModel
 from intents.loader import IntentSpec
 from intents.normalize import normalize
 
@@ -73,6 +80,10 @@ class MatcherConfig:
     max_chars: int = 400  # long messages are cut: the opening says what they are about
     fuzzy_scorer: str = "ratio"  # baseline scorer: ratio | partial_ratio | token_set_ratio | WRatio
     max_postings: int = 0  # >0: skip query features more common than this (speed on huge catalogs)
+    linear_weight: float = 0.6  # share of the linear SVM score (0 = kNN + rapidfuzz only)
+    linear_c: float = 1.0  # SVM regularisation (chosen on Banking77/CLINC150 validation)
+    linear_max_intents: int = 300  # more intents: FAQ-style catalog, the model is skipped
+    model_cache: Path | None = None  # folder for trained weights, keyed by catalog hash
 
 
 @dataclass(frozen=True)
@@ -126,9 +137,7 @@ def text_features(norm: str, unigram_weight: float, chargram_weight: float) -> d
             for i in range(len(padded) - 2):
                 counts["g" + padded[i : i + 3]] += 1
     weights = {"u": unigram_weight, "g": chargram_weight}
-    return {
-        feat: (1.0 + math.log(tf)) * weights.get(feat[0], 1.0) for feat, tf in counts.items()
-    }
+    return {feat: (1.0 + math.log(tf)) * weights.get(feat[0], 1.0) for feat, tf in counts.items()}
 
 
 class _Index:
@@ -234,6 +243,13 @@ class Matcher:
                 target[col] = target.get(col, 0.0) + value
         self._centroids = _Index([_unit(c) for c in centroids], len(vocab))
 
+        n_specs = len(self.specs)
+        self._linear: LinearModel | None = None
+        if cfg.use_tfidf and cfg.linear_weight > 0.0 and 2 <= n_specs <= cfg.linear_max_intents:
+            self._linear = LinearModel(
+                texts, owners, n_specs, c=cfg.linear_c, cache_dir=cfg.model_cache
+            )
+
         self._cues: list[_Cue] = []
         for i, spec in enumerate(self.specs):
             for word, weight in spec.cues.items():
@@ -304,6 +320,12 @@ class Matcher:
                 if ratio > fuzzy[owner]:
                     fuzzy[owner] = ratio
             total = (1.0 - cfg.fuzzy_weight) * total + cfg.fuzzy_weight * fuzzy
+
+        if self._linear is not None:
+            # SVM margin -1..1 mapped onto the 0..100 scale of the similarity scores, so the
+            # fallback thresholds keep their meaning; the linear part decides most rankings.
+            linear = np.clip(50.0 * (self._linear.decision(norm) + 1.0), 0.0, 100.0)
+            total = (1.0 - cfg.linear_weight) * total + cfg.linear_weight * linear
 
         if self._cues:
             cue_w = self._cue_weights(norm)

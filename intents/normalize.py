@@ -55,10 +55,7 @@ def normalize(text: str) -> str:
     """
     text = unicodedata.normalize("NFKC", text).casefold()
     text = to_simplified(_APOSTROPHES.sub("", text))
-    kept = [
-        ch if unicodedata.category(ch)[0] in _KEEP_CATEGORIES else " "
-        for ch in text
-    ]
+    kept = [ch if unicodedata.category(ch)[0] in _KEEP_CATEGORIES else " " for ch in text]
     text = _SPACES.sub(" ", "".join(kept)).strip()
     return _CJK_SPACE.sub("", text)
 

@@ -34,8 +34,44 @@ KNOWN_VARIABLES: frozenset[str] = frozenset(
         "first_response_due",
         "resolution_due",
         "business_name",
+        # Staff takeover (care/staff.py): ticket cards, topic events, CSAT, business hours.
+        "back_at",
+        "comment",
+        "customer_ref",
+        "deadline_kind",
+        "history",
+        "intents",
+        "kind",
+        "message",
+        "note",
+        "priority",
+        "reason",
+        "stars",
+        "staff_name",
+        "status",
+        "suggestion",
+        "tier",
     }
 )
+
+# Staff-takeover sample values: the same in every language (codes and quoted user text).
+_STAFF_SAMPLES: Mapping[str, str] = {
+    "comment": "Service was quick, thank you / 服务很快，谢谢",
+    "customer_ref": "@montgomery_smith_alexandra · id 5000000001",
+    "deadline_kind": "first_response",
+    "history": "10:02 ← 我的快递三天还没到\n10:02 → 非常抱歉给您带来不便",
+    "intents": "complaint.delivery_late (92)",
+    "kind": "complaint",
+    "message": "您好，我们已经为您加急处理，今天内给您答复。",
+    "note": "Called the courier; parcel is at the depot. 已联系快递。",
+    "priority": "urgent",
+    "reason": "推卸责任",
+    "stars": "★★★★☆",
+    "staff_name": "Wang Fang",
+    "status": "waiting_customer",
+    "suggestion": "“我来帮您想办法，最晚今天内给您答复”",
+    "tier": "gold",
+}
 
 DEFAULT_OPENERS: tuple[str, ...] = (
     "非常抱歉",
@@ -74,6 +110,8 @@ SAMPLE_VALUES: Mapping[str, Mapping[str, str]] = {
         "first_response_due": "今天 18:30 前",
         "resolution_due": "11月23日 18:00 前",
         "business_name": "星河湾旗舰店",
+        "back_at": "明天09:00",
+        **_STAFF_SAMPLES,
     },
     "zh-Hant": {
         "salutation": "歐陽女士",
@@ -82,6 +120,8 @@ SAMPLE_VALUES: Mapping[str, Mapping[str, str]] = {
         "first_response_due": "今天 18:30 前",
         "resolution_due": "11月23日 18:00 前",
         "business_name": "星河灣旗艦店",
+        "back_at": "明天09:00",
+        **_STAFF_SAMPLES,
     },
     "en": {
         "salutation": "Ms. Montgomery-Smith",
@@ -90,6 +130,8 @@ SAMPLE_VALUES: Mapping[str, Mapping[str, str]] = {
         "first_response_due": "by 18:30 today",
         "resolution_due": "by 18:00 on 23 November",
         "business_name": "Harbour City Store",
+        "back_at": "at 09:00 tomorrow",
+        **_STAFF_SAMPLES,
     },
 }
 

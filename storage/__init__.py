@@ -33,6 +33,7 @@ from storage.care_repos import (
     TierInput,
 )
 from storage.database import Database, Session
+from storage.leader import PostgresLeaderLock
 from storage.models import (
     ContentType,
     Customer,
@@ -45,7 +46,11 @@ from storage.models import (
     TicketStatus,
     Tier,
 )
+from storage.ops_models import LeaderTerm, ProcessedUpdate
+from storage.ops_repos import LeaderTermRepo, UpdateLedgerRepo
 from storage.repositories import CustomerRepo, MessageRepo, TicketRepo, format_ticket_number
+from storage.staff_models import MessagePair, TicketEvent, TicketEventKind
+from storage.staff_repos import StaffRepo
 from storage.types import UTCDateTime, utcnow
 
 __all__ = [
@@ -66,19 +71,28 @@ __all__ = [
     "DeliveryResult",
     "DeliveryStatus",
     "Direction",
+    "LeaderTerm",
+    "LeaderTermRepo",
     "MessageLog",
+    "MessagePair",
     "MessageRepo",
+    "PostgresLeaderLock",
     "Priority",
+    "ProcessedUpdate",
     "ProfileRepo",
     "Session",
+    "StaffRepo",
     "Ticket",
     "TicketCounter",
+    "TicketEvent",
+    "TicketEventKind",
     "TicketKind",
     "TicketRepo",
     "TicketStatus",
     "Tier",
     "TierInput",
     "UTCDateTime",
+    "UpdateLedgerRepo",
     "format_ticket_number",
     "utcnow",
 ]

@@ -16,6 +16,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import and_, extract, func, or_, update
+from sqlalchemy import select as sa_select  # sqlmodel's select types at most 4 columns
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -143,18 +144,27 @@ class ProfileRepo:
         return found
 
     async def bulk_upsert(self, rows: Sequence[Mapping[str, Any]]) -> None:
-        """Insert or update customers by ``telegram_id``; only the given columns change."""
+        """Insert or update customers by ``telegram_id``; only the given columns change.
+
+        Rows are grouped by the set of columns they carry, and each group is written with
+        multi-row ``INSERT ... ON CONFLICT DO UPDATE`` statements (one per chunk).
+        """
         now = utcnow()
+        groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         for row in rows:
             values = {key: row[key] for key in ("telegram_id", *self.IMPORTABLE) if key in row}
-            stmt = _upsert_insert(self.session, Customer).values(
-                **values, created_at=now, updated_at=now
-            )
-            updates = {key: values[key] for key in values if key != "telegram_id"}
-            updates["updated_at"] = now
-            await self.session.execute(
-                stmt.on_conflict_do_update(index_elements=["telegram_id"], set_=updates)
-            )
+            groups.setdefault(tuple(sorted(values)), []).append(values)
+        for keys, group in groups.items():
+            size = max(1, 30_000 // (len(keys) + 2) // 2)  # stay under SQLite's bind limit
+            for chunk in _chunks(group, min(size, _CHUNK)):
+                stmt = _upsert_insert(self.session, Customer).values(
+                    [{**values, "created_at": now, "updated_at": now} for values in chunk]
+                )
+                updates = {key: stmt.excluded[key] for key in keys if key != "telegram_id"}
+                updates["updated_at"] = stmt.excluded["updated_at"]
+                await self.session.execute(
+                    stmt.on_conflict_do_update(index_elements=["telegram_id"], set_=updates)
+                )
 
     async def all(self) -> builtins.list[Customer]:
         rows = await self.session.scalars(select(Customer).order_by(col(Customer.telegram_id)))
@@ -162,18 +172,18 @@ class ProfileRepo:
 
     async def tier_inputs(self) -> builtins.list[TierInput]:
         result = await self.session.execute(
-            select(
-                Customer.id,
-                Customer.telegram_id,
-                Customer.total_spend,
-                Customer.visits,
-                Customer.referrals,
-                Customer.tier,
-                Customer.tier_override,
+            sa_select(
+                col(Customer.id),
+                col(Customer.telegram_id),
+                col(Customer.total_spend),
+                col(Customer.visits),
+                col(Customer.referrals),
+                col(Customer.tier),
+                col(Customer.tier_override),
             ).where(col(Customer.banned).is_(False))
         )
         return [
-            TierInput(int(r[0]), int(r[1]), float(r[2]), int(r[3]), int(r[4]), Tier(r[5]),
+            TierInput(int(r[0] or 0), int(r[1]), float(r[2]), int(r[3]), int(r[4]), Tier(r[5]),
                       Tier(r[6]) if r[6] else None)
             for r in result.all()
         ]
@@ -206,14 +216,14 @@ class ProfileRepo:
         ``birthday`` selects customers born on that month and day (29 February birthdays are
         greeted on 28 February in common years).
         """
-        effective = func.coalesce(Customer.tier_override, Customer.tier)
-        stmt = select(
-            Customer.id,
-            Customer.telegram_id,
+        effective = func.coalesce(col(Customer.tier_override), col(Customer.tier))
+        stmt = sa_select(
+            col(Customer.id),
+            col(Customer.telegram_id),
             effective,
-            Customer.language,
-            Customer.blocked,
-            Customer.opt_outs,
+            col(Customer.language),
+            col(Customer.blocked),
+            col(Customer.opt_outs),
         ).where(col(Customer.banned).is_(False))
         if tiers:
             stmt = stmt.where(effective.in_([Tier(t).value for t in tiers]))
@@ -231,7 +241,7 @@ class ProfileRepo:
         result = await self.session.execute(stmt.order_by(col(Customer.id)))
         return [
             AudienceMember(
-                int(r[0]), int(r[1]), Tier(r[2]), str(r[3]), bool(r[4]),
+                int(r[0] or 0), int(r[1]), Tier(r[2]), str(r[3]), bool(r[4]),
                 frozenset(str(x) for x in json.loads(r[5] or "[]")),
             )
             for r in result.all()
@@ -342,10 +352,11 @@ class DeliveryRepo:
         """Move up to ``limit`` due pending rows to ``sending`` (attempts + 1), oldest first."""
         due = or_(col(Delivery.not_before).is_(None), col(Delivery.not_before) <= now)
         result = await self.session.execute(
-            select(
-                Delivery.id, Delivery.customer_id, Delivery.chat_id, Delivery.tier,
-                Delivery.attempts, Customer.language, Customer.surname, Customer.title,
-                Customer.first_name, Customer.timezone, Customer.blocked, Customer.opt_outs,
+            sa_select(
+                col(Delivery.id), col(Delivery.customer_id), col(Delivery.chat_id),
+                col(Delivery.tier), col(Delivery.attempts), col(Customer.language),
+                col(Customer.surname), col(Customer.title), col(Customer.first_name),
+                col(Customer.timezone), col(Customer.blocked), col(Customer.opt_outs),
             )
             .join(Customer, col(Customer.id) == col(Delivery.customer_id))
             .where(col(Delivery.campaign_id) == campaign_id)
@@ -355,8 +366,8 @@ class DeliveryRepo:
             .limit(limit)
         )
         claimed = [
-            ClaimedDelivery(int(r[0]), int(r[1]), int(r[2]), Tier(r[3]), int(r[4]) + 1, str(r[5]),
-                            r[6], r[7], str(r[8] or ""), r[9], bool(r[10]),
+            ClaimedDelivery(int(r[0] or 0), int(r[1]), int(r[2]), Tier(r[3]), int(r[4]) + 1,
+                            str(r[5]), r[6], r[7], str(r[8] or ""), r[9], bool(r[10]),
                             frozenset(str(x) for x in json.loads(r[11] or "[]")))
             for r in result.all()
         ]

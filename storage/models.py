@@ -187,6 +187,8 @@ class Ticket(SQLModel, table=True):
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     csat_score: int | None = Field(default=None)
     csat_comment: str | None = Field(default=None, sa_type=VerbatimText)
+    # The ticket card (first message of the staff topic), edited as the ticket moves (0003).
+    card_message_id: int | None = Field(default=None, sa_type=BigInteger)
 
 
 class MessageLog(SQLModel, table=True):

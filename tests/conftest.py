@@ -1,7 +1,13 @@
-"""Shared fixtures: settings on a temporary SQLite file, services with a controllable clock."""
+"""Shared fixtures: settings on a temporary database, services with a controllable clock.
+
+``CAREBOT_TEST_DATABASE=postgresql`` runs every test that uses ``settings``/``services`` on a
+fresh PostgreSQL database (created per test, dropped after) instead of a temporary SQLite file;
+``make test`` runs the database-touching folders a second time that way.
+"""
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -10,6 +16,11 @@ import pytest
 
 from care.services import Services, build_services
 from care.settings import Settings, load_settings
+from tests.services_fixtures import (  # noqa: F401
+    postgres_database_url,
+    redis_prefix,
+    redis_url,
+)
 
 
 class FakeClock:
@@ -50,11 +61,20 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return load_settings(
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'carebot.db'}",
-        business_name="Carebot Test Shop",
-    )
+async def database_url(tmp_path: Path) -> AsyncIterator[str]:
+    """SQLite in ``tmp_path``, or a fresh PostgreSQL database under CAREBOT_TEST_DATABASE."""
+    if os.environ.get("CAREBOT_TEST_DATABASE", "sqlite").lower() in ("postgresql", "postgres"):
+        from tests.services_fixtures import fresh_postgres_url
+
+        async with fresh_postgres_url() as url:
+            yield url
+    else:
+        yield f"sqlite+aiosqlite:///{tmp_path / 'carebot.db'}"
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return load_settings(database_url=database_url, business_name="Carebot Test Shop")
 
 
 @pytest.fixture

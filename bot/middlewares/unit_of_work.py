@@ -1,4 +1,7 @@
-"""One database session per update: committed once on success, rolled back on error."""
+"""One database session per update: committed once on success, rolled back on error.
+
+Handlers may queue ``after_commit`` callbacks (data key) that run once the commit succeeded.
+"""
 
 from __future__ import annotations
 
@@ -23,6 +26,13 @@ class UnitOfWorkMiddleware(BaseMiddleware):
         data: dict[str, Any],
     ) -> Any:
         services: Services = data["services"]
+        # Work that must see this update's rows committed (the staff outbox posts from its
+        # own transaction) is queued here by handlers and started only after the commit.
+        after_commit: list[Callable[[], None]] = []
+        data["after_commit"] = after_commit
         async with services.unit_of_work() as repos:
             data["repos"] = repos
-            return await handler(event, data)
+            result = await handler(event, data)
+        for callback in after_commit:
+            callback()
+        return result

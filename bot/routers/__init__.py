@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiogram import F, Router
 
-from bot.routers import customer
+from bot.routers import customer, optout
 
 __all__ = ["build_root_router"]
 
@@ -15,6 +15,7 @@ def build_root_router() -> Router:
     customers = Router(name="customers")
     customers.message.filter(F.chat.type == "private")
     customers.callback_query.filter(F.message.chat.type == "private")
+    customers.include_router(optout.create_router())  # before the catch-all customer router
     customers.include_router(customer.create_router())
     root.include_router(customers)
     return root

@@ -82,3 +82,29 @@ def intents(
     if write and not only:
         path = report.write_section("intents", markdown)
         console.print(f"wrote {path}")
+
+
+@app.command()
+def broadcast(
+    quick: bool = typer.Option(False, "--quick", help="10x smaller campaigns (a smoke run)."),
+    write: bool = typer.Option(True, "--write/--no-write", help="Update BENCHMARKS.md."),
+) -> None:
+    """Campaign sending against the loopback fake Bot API: rate, RSS, duplicates, kill -9."""
+    import asyncio
+
+    bench = _benchmarks("broadcast_bench")
+    report = _benchmarks("report")
+    console = Console(stderr=True)
+    results, info = asyncio.run(bench.run_all(quick, lambda m: console.print(f"[cyan]{m}[/]")))
+    markdown = bench.render_markdown(
+        results,
+        info,
+        "## Broadcast (`carebot bench broadcast" + (" --quick" if quick else "") + "`)\n\n"
+        + report.machine_line()
+        + "\n\nOne process: real `CampaignSender`, aiogram and the SQLite ledger; the fake Bot "
+        "API (tests/fakes/bot_api.py) runs in a child process and counts messages per chat.",
+    )
+    typer.echo(markdown)
+    if write:
+        path = report.write_section("broadcast", markdown)
+        console.print(f"wrote {path}")

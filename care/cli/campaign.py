@@ -13,14 +13,14 @@ from typing import Annotated, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
-
-from storage import CampaignStatus, DeliveryStatus, Tier
 
 from care.campaigns import Audience, CampaignDesk, CampaignError, Preview
 from care.care_services import campaign_desk
 from care.cli.common import fail, settings_or_exit
 from care.services import build_services
+from storage import CampaignStatus, DeliveryStatus, Tier
 
 __all__ = ["app", "counts_table", "with_desk"]
 
@@ -64,7 +64,7 @@ def counts_table(counts: dict[tuple[Tier, DeliveryStatus], int], title: str = ""
 def _print_preview(preview: Preview) -> None:
     c = preview.campaign
     console = Console()
-    console.print(f"campaign {c.id}: {c.name} [{c.status.value}] occasion {c.occasion} "
+    console.print(f"campaign {c.id}: {escape(c.name)} ({c.status.value}) occasion {c.occasion} "
                   f"window {c.window_start:%Y-%m-%d %H:%M} - {c.window_end:%Y-%m-%d %H:%M} UTC")
     table = Table("tier", "recipients", "script", "sample")
     for tier in Tier:
@@ -141,7 +141,7 @@ def list_() -> None:
 
     async def _work(desk: CampaignDesk) -> None:
         table = Table("id", "name", "occasion", "status", "window start (UTC)", "paid")
-        for c in await desk.list():
+        for c in await desk.list_campaigns():
             table.add_row(str(c.id), c.name, c.occasion, c.status.value,
                           f"{c.window_start:%Y-%m-%d %H:%M}", "yes" if c.paid_broadcast else "")
         Console().print(table)
@@ -197,7 +197,7 @@ def report(campaign_id: Annotated[int, typer.Argument()]) -> None:
     async def _work(desk: CampaignDesk) -> None:
         campaign = await desk.get(campaign_id)
         counts = await desk.counts(campaign_id)
-        Console().print(counts_table(counts, f"campaign {campaign_id}: {campaign.name} "
-                                             f"[{campaign.status.value}]"))
+        Console().print(counts_table(counts, f"campaign {campaign_id}: {escape(campaign.name)} "
+                                             f"({campaign.status.value})"))
 
     with_desk(_work)

@@ -12,11 +12,10 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from storage import Database, ProfileRepo, Tier
-
 from care.cli.common import fail, settings_or_exit
 from care.customers import CsvEncodingError, export_customers, import_customers
 from care.tiers import retier as compute_retier
+from storage import Database, ProfileRepo, Tier
 
 __all__ = ["app"]
 

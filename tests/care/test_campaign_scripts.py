@@ -23,7 +23,7 @@ LONG = """
     zh-Hans: "{{ salutation }}，店庆快乐！这是一条非常非常长的问候，长到超过了七十个字符的限制，所以检查一定不能通过，我们还要再写很多很多很多很多很多字才够，再加上一句同样很长很长很长的话来保证超出限制。"
     en: "Happy shop day, {{ salutation }}!"
   status: draft
-"""
+"""  # noqa: E501
 
 
 async def test_tier_without_script_cannot_be_scheduled(services) -> None:

@@ -8,7 +8,6 @@ import importlib
 import pytest
 
 
-
 @pytest.mark.parametrize("name", ["care.salutation", "care.timefmt", "intents.normalize"])
 def test_docstring_examples(name: str) -> None:
     result = doctest.testmod(importlib.import_module(name), verbose=False)

@@ -25,7 +25,12 @@ def test_accuracy_macro_f1_and_none_recall() -> None:
     assert report.confusion["none"] == {"complaint": 1, "none": 1}
     assert report.latency_ms == {"p50": 3.0, "p99": 6.0}
     assert set(report.as_dict()) >= {
-        "accuracy", "macro_f1", "none_recall", "per_class", "confusion", "latency_ms"
+        "accuracy",
+        "macro_f1",
+        "none_recall",
+        "per_class",
+        "confusion",
+        "latency_ms",
     }
 
 
@@ -62,3 +67,11 @@ def test_read_labelled_csv(tmp_path: Path) -> None:
     bad.write_text("message,intent\nx,y\n", encoding="utf-8")
     with pytest.raises(ValueError, match="text,label"):
         read_labelled_csv(bad)
+
+
+def test_rows_with_unquoted_commas_are_reported_by_line(tmp_path: Path) -> None:
+    data = tmp_path / "broken.csv"
+    body = "text,label\n请问几点关门,inquiry\n等了好久,太慢了,complaint\n无标签,\n"
+    data.write_text(body, encoding="utf-8")
+    with pytest.raises(ValueError, match=r"2 malformed.*line 3.*line 4"):
+        read_labelled_csv(data)

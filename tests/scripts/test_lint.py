@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from scripts import Guard, ScriptLibrary, approve_script, lint_library
+from scripts._lint import KNOWN_VARIABLES
 from tests.scripts.conftest import WriteScripts
 
 LANGUAGES = ["zh-Hans", "zh-Hant", "en"]
-KNOWN = "business_name, first_name, first_response_due, resolution_due, salutation, ticket_number)"
+KNOWN = ", ".join(sorted(KNOWN_VARIABLES)) + ")"
 
 
 def _lint(path: Path, guard: Guard, **kwargs: object) -> list[str]:
