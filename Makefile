@@ -16,8 +16,14 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)  ## chat with the bot in this terminal (no token needed)
 	@$(BIN)/carebot demo
 
-test: $(STAMP)  ## the whole test suite
+# The whole suite on SQLite (storage tests cover both backends themselves), then everything
+# that goes through `settings`/`services` again on PostgreSQL (a fresh database per test).
+PG_SUITE := tests/bot tests/care tests/test_e2e_polling.py
+
+test: $(STAMP)  ## the whole test suite (SQLite, then PostgreSQL for the database-touching tests)
 	@$(BIN)/python -m pytest
+	@echo "== again on PostgreSQL: $(PG_SUITE)"
+	@CAREBOT_TEST_DATABASE=postgresql $(BIN)/python -m pytest -q -m "not slow" $(PG_SUITE)
 
 run: $(STAMP)  ## real Telegram via long polling: BOT_TOKEN=... make run
 	@$(BIN)/carebot run

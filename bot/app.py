@@ -20,6 +20,8 @@ from bot.middlewares import (
     UnitOfWorkMiddleware,
 )
 from bot.routers import build_root_router
+from bot.staff_auth import StaffAuth
+from bot.staff_gateway import StaffGateway
 from care.dedup import RedisUpdateLedger
 from care.services import Services
 from care.settings import Settings
@@ -69,6 +71,9 @@ def build_dispatcher(
         events_isolation=isolation,
         services=services,
         inflight=inflight,
+        # Staff forum: the outbox-backed gateway and the membership check (one per dispatcher).
+        staff_gateway=StaffGateway(services),
+        staff_auth=StaffAuth(services),
     )
     dispatcher.update.outer_middleware(inflight)
     dispatcher.update.outer_middleware(ObserveMiddleware())

@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from bot.app import build_bot, build_dispatcher
 from bot.care_runtime import start_care_scheduler
 from bot.middlewares import InFlightMiddleware
+from bot.staff_gateway import StaffGateway
 from care.services import build_services
 from care.settings import Settings
 
@@ -37,6 +38,10 @@ async def run_polling(
         me = await bot.get_me()
         log.warning("carebot is running as @%s (Ctrl+C to stop)", me.username)
         care = start_care_scheduler(bot, services)  # runs only while this process leads
+        gateway: StaffGateway = dispatcher["staff_gateway"]
+        # SLA watcher: a periodic task (idempotent: each alert is said once, via the audit
+        # trail, so running it in every polling process is harmless).
+        sla = asyncio.create_task(gateway.sla_watcher(bot), name="carebot-sla-watcher")
         stopper = (
             asyncio.create_task(_stop_when_set(stop, dispatcher.stop_polling)) if stop else None
         )
@@ -48,8 +53,11 @@ async def run_polling(
             if stopper is not None:
                 stopper.cancel()
             care.cancel()
+            sla.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await care
+            with contextlib.suppress(asyncio.CancelledError):
+                await sla
             inflight: InFlightMiddleware = dispatcher["inflight"]
             if not await inflight.drain(DRAIN_SECONDS):
                 log.error(
@@ -57,6 +65,7 @@ async def run_polling(
                     inflight.active,
                     DRAIN_SECONDS,
                 )
+            await gateway.aclose()  # posts already queued for the staff group go out first
     finally:
         await services.aclose()
         await bot.session.close()

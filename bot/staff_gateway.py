@@ -218,7 +218,9 @@ class StaffGateway:
                 thread = await self._open_topic(bot, repos, ticket)
                 notice = self.services.staff.topic_recreated()
                 await _retrying(
-                    lambda: bot.send_message(self.chat_id or 0, notice.text, message_thread_id=thread)
+                    lambda: bot.send_message(
+                        self.chat_id or 0, notice.text, message_thread_id=thread
+                    )
                 )
                 message_id = await _retrying(functools.partial(send, repos, ticket, thread))
             if record is not None:

@@ -200,8 +200,10 @@ class StaffDesk:
         history = await repos.messages.recent(
             _id(customer), limit=max(self.settings.staff.card_history, 1)
         )
-        ref = f"@{customer.username} · id {customer.telegram_id}" if customer.username else (
-            f"id {customer.telegram_id}"
+        ref = (
+            f"@{customer.username} · id {customer.telegram_id}"
+            if customer.username
+            else (f"id {customer.telegram_id}")
         )
         assignee = await self.assignee_name(repos, ticket)
         reply = self.staff_text(
@@ -311,12 +313,16 @@ class StaffDesk:
             elif action == "note":
                 note = argument.strip()
                 if not note:
-                    return StaffOutcome(ok=False, ticket=ticket, notice=self.staff_text("staff.hint.note"))
+                    return StaffOutcome(
+                        ok=False, ticket=ticket, notice=self.staff_text("staff.hint.note")
+                    )
                 outcome.topic.append(self.staff_text("staff.event.note", {**names, "note": note}))
             elif action == "assign":
                 assignee = target or _actor_from_argument(argument)
                 if assignee is None:
-                    return StaffOutcome(ok=False, ticket=ticket, notice=self.staff_text("staff.usage"))
+                    return StaffOutcome(
+                        ok=False, ticket=ticket, notice=self.staff_text("staff.usage")
+                    )
                 if TicketStatus(ticket.status) is TicketStatus.NEW:
                     await self._transition(repos, ticket, "take", now)
                 await repos.staff.assign(ticket, assignee.user_id, now)
@@ -380,7 +386,11 @@ class StaffDesk:
         if not is_held(ticket):
             await repos.staff.assign(ticket, actor.user_id, now)
             await repos.staff.add_event(
-                _id(ticket), TicketEventKind.TAKE, now, actor_id=actor.user_id, actor_name=actor.name
+                _id(ticket),
+                TicketEventKind.TAKE,
+                now,
+                actor_id=actor.user_id,
+                actor_name=actor.name,
             )
             taken = self.staff_text("staff.event.taken", {"staff_name": actor.name})
         await repos.tickets.set_status(ticket, move(ticket.status, "staff_reply"), now)
@@ -456,7 +466,7 @@ class StaffDesk:
     # -- CSAT ---------------------------------------------------------------------------
 
     def csat_request(self, customer: Customer, ticket: Ticket) -> Reply:
-        """"Resolved, please rate us" with five star buttons (callback ``csat:TICKET:N``)."""
+        """ "Resolved, please rate us" with five star buttons (callback ``csat:TICKET:N``)."""
         text = self.customer_text(customer, "ticket.resolved", {"ticket_number": ticket.number})
         buttons = tuple(
             Button(

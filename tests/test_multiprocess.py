@@ -135,6 +135,8 @@ async def test_two_workers_and_a_scheduler_survive_a_kill(
             "LEADER_TTL_SECONDS": "3",
             "LEADER_POLL_SECONDS": "0.5",
             "CAREBOT_CONFIG": str(tmp_path / "absent.toml"),
+            # 25 messages per customer in ~30 s is a load test, not a flood to be throttled.
+            "STAFF__FLOOD_PER_MINUTE": "10000",
         }
         workers = [
             Worker(name, port, _spawn(
@@ -182,7 +184,8 @@ async def _drive(
     probe_id = 10_000_000
     for question in QUESTIONS:
         before = len(api.calls_of("sendMessage"))
-        update = text_update(probe_id, question, first_name="Ann", update_id=rng.randrange(1, 2**31))
+        update_id = rng.randrange(1, 2**31)
+        update = text_update(probe_id, question, first_name="Ann", update_id=update_id)
         await _deliver(http, workers, update, rng)
         calls = api.calls_of("sendMessage")
         assert len(calls) == before + 1

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from aiogram import F, Router
 
-from bot.routers import customer, optout
+from bot.middlewares.flood import FloodMiddleware
+from bot.routers import csat, customer, optout, staff
+from bot.staff_auth import InStaffChat
 
 __all__ = ["build_root_router"]
 
@@ -15,7 +17,17 @@ def build_root_router() -> Router:
     customers = Router(name="customers")
     customers.message.filter(F.chat.type == "private")
     customers.callback_query.filter(F.message.chat.type == "private")
+    customers.edited_message.filter(F.chat.type == "private")
+    customers.message.middleware(FloodMiddleware())
+    customers.include_router(csat.create_router())  # a pending CSAT comment comes first
     customers.include_router(optout.create_router())  # before the catch-all customer router
     customers.include_router(customer.create_router())
     root.include_router(customers)
+    # The staff forum group (STAFF_CHAT_ID): topic commands, card buttons, relayed replies.
+    staff_group = Router(name="staff-group")
+    staff_group.message.filter(InStaffChat())
+    staff_group.edited_message.filter(InStaffChat())
+    staff_group.callback_query.filter(InStaffChat())
+    staff_group.include_router(staff.create_router())
+    root.include_router(staff_group)
     return root

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from aiogram import F, Router
+from collections.abc import Callable
+
+from aiogram import Bot, F, Router
 from aiogram.filters import CommandStart
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
 from bot.delivery import deliver
 from bot.inbound import inbound_from_callback, inbound_from_message
+from bot.staff_gateway import StaffGateway
 from care.services import Services
 from care.uow import Repos
 
@@ -21,6 +24,7 @@ def create_router() -> Router:
     router.message.register(on_start, CommandStart())
     router.callback_query.register(on_menu, F.data.startswith("menu:"))
     router.message.register(on_message)  # catch-all last: text and media alike
+    router.edited_message.register(on_edited)
     return router
 
 
@@ -31,20 +35,48 @@ async def on_start(message: Message, services: Services, repos: Repos, state: FS
 
 
 async def on_menu(
-    query: CallbackQuery, services: Services, repos: Repos, state: FSMContext
+    query: CallbackQuery,
+    bot: Bot,
+    services: Services,
+    repos: Repos,
+    state: FSMContext,
+    staff_gateway: StaffGateway,
 ) -> None:
     await query.answer()
     choice = (query.data or "").removeprefix("menu:")
     turn = await services.conversation.menu_choice(repos, inbound_from_callback(query), choice)
     await state.update_data(expecting=turn.expecting)
-    await deliver(query.bot, query.from_user.id, turn, services, repos)  # type: ignore[arg-type]
+    await deliver(bot, query.from_user.id, turn, services, repos)
+    if turn.ticket is not None and turn.relay:  # "talk to a person": open the staff topic now
+        await staff_gateway.ensure_topic(bot, repos, turn.ticket)
 
 
-async def on_message(message: Message, services: Services, repos: Repos, state: FSMContext) -> None:
-    """Text and media alike: the care layer decides (media get a polite reply)."""
+async def on_message(
+    message: Message,
+    bot: Bot,
+    services: Services,
+    repos: Repos,
+    state: FSMContext,
+    staff_gateway: StaffGateway,
+    after_commit: list[Callable[[], None]],
+) -> None:
+    """Text and media alike: the care layer decides (media get a polite reply).
+
+    Messages of an escalated ticket are also copied into its staff topic; while a human
+    holds the ticket the turn has no replies and the copy is all that happens.
+    """
     expecting = (await state.get_data()).get("expecting")
     turn = await services.conversation.message(
         repos, inbound_from_message(message), expecting=expecting
     )
     await state.update_data(expecting=turn.expecting)
-    await deliver(message.bot, message.chat.id, turn, services, repos)  # type: ignore[arg-type]
+    await deliver(bot, message.chat.id, turn, services, repos)
+    if turn.ticket is not None and turn.relay:
+        await staff_gateway.relay_from_customer(bot, repos, turn.ticket, message, after_commit)
+
+
+async def on_edited(
+    message: Message, bot: Bot, repos: Repos, staff_gateway: StaffGateway
+) -> None:
+    """A customer edited a message: mirror it onto its copy in the staff topic."""
+    await staff_gateway.customer_edited(bot, repos, message)

@@ -75,7 +75,9 @@ async def on_command(
 async def on_refused(
     message: Message, bot: Bot, services: Services, staff_gateway: StaffGateway
 ) -> None:
-    await staff_gateway.reply_in_topic(bot, message, services.staff.staff_text("staff.unauthorized"))
+    await staff_gateway.reply_in_topic(
+        bot, message, services.staff.staff_text("staff.unauthorized")
+    )
 
 
 async def on_button(
@@ -124,9 +126,7 @@ async def on_topic_message(
         await staff_gateway.refresh_card(bot, ticket, await services.staff.card(repos, ticket))
 
 
-async def on_edit(
-    message: Message, bot: Bot, repos: Repos, staff_gateway: StaffGateway
-) -> None:
+async def on_edit(message: Message, bot: Bot, repos: Repos, staff_gateway: StaffGateway) -> None:
     await staff_gateway.staff_edited(bot, repos, message)
 
 
@@ -145,6 +145,8 @@ async def _apply(
             await gateway.reply_in_topic(bot, message, outcome.notice)
         return
     if outcome.customer and outcome.customer_chat_id is not None:
-        await gateway.send_to_customer(bot, repos, ticket, outcome.customer_chat_id, outcome.customer)
+        await gateway.send_to_customer(
+            bot, repos, ticket, outcome.customer_chat_id, outcome.customer
+        )
     gateway.post(bot, ticket, outcome.topic, after_commit)
     await gateway.refresh_card(bot, ticket, outcome.card)

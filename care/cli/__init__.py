@@ -10,7 +10,17 @@ import logging
 
 import typer
 
-from care.cli import bench, campaign, care_calendar, customers, db, guard, intents, scripts
+from care.cli import (
+    bench,
+    campaign,
+    care_calendar,
+    customers,
+    db,
+    guard,
+    intents,
+    scripts,
+    tickets,
+)
 
 __all__ = ["app"]
 
@@ -26,6 +36,7 @@ app.add_typer(guard.app, name="guard")
 app.add_typer(bench.app, name="bench", help="Benchmarks: print a table and write BENCHMARKS.md.")
 app.add_typer(customers.app, name="customers")
 app.add_typer(campaign.app, name="campaign")
+app.add_typer(tickets.app, name="tickets")
 app.command("calendar")(care_calendar.calendar)
 
 

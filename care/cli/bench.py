@@ -108,3 +108,47 @@ def broadcast(
     if write:
         path = report.write_section("broadcast", markdown)
         console.print(f"wrote {path}")
+
+
+@app.command()
+def load(
+    updates: int = typer.Option(2000, "--updates", help="Updates per in-process row."),
+    postgres_url: str | None = typer.Option(
+        "postgresql+asyncpg://postgres@127.0.0.1:5432/test",
+        "--postgres-url",
+        help="Server for the PostgreSQL rows (a throw-away database is created); '' to skip.",
+    ),
+    redis_url: str | None = typer.Option(
+        "redis://127.0.0.1:6379/0", "--redis-url", help="Redis for the 2-worker row; '' to skip."
+    ),
+    worker_updates: int = typer.Option(3000, "--worker-updates", help="Updates for 2 workers."),
+    write: bool = typer.Option(True, "--write/--no-write", help="Update BENCHMARKS.md."),
+) -> None:
+    """Updates/s and p50/p99 of carebot vs a bare aiogram echo bot; 2 webhook workers."""
+    import asyncio
+
+    bench = _benchmarks("load_bench")
+    report = _benchmarks("report")
+    console = Console(stderr=True)
+    rows = asyncio.run(
+        bench.run_all(
+            count=updates,
+            postgres_url=postgres_url or None,
+            redis_url=redis_url or None,
+            workers_count=worker_updates,
+            log=lambda m: console.print(f"[cyan]{m}[/]"),
+        )
+    )
+    markdown = bench.render_markdown(
+        rows,
+        "## Load (`carebot bench load`)\n\n" + report.machine_line() + "\n\n"
+        "In-process rows: one update at a time through `Dispatcher.feed_update` with a null Bot "
+        "API session (no network), so latency is carebot's own cost; 'vs echo' = updates/s "
+        "divided by the bare aiogram echo bot's in the same run. The 2-worker row is two "
+        "`carebot webhook serve` processes on PostgreSQL + Redis fed over HTTP by the bench "
+        "process, which also plays the Bot API (all on the same machine).",
+    )
+    typer.echo(markdown)
+    if write:
+        path = report.write_section("load", markdown)
+        console.print(f"wrote {path}")
