@@ -29,6 +29,7 @@ from typing import TypeVar
 import yaml
 
 from intents import IntentEngine, IntentSpec, Matcher, MatcherConfig
+from intents.engine import BACKGROUND_TRAINING_ABOVE
 
 __all__ = ["BenchRow", "Tracker", "render_markdown", "run_all"]
 
@@ -439,21 +440,29 @@ def bench_speed(data: Path, track: Tracker[tuple[str, str]]) -> list[BenchRow]:
         )
         cached = dataclasses.replace(TOP1, model_cache=Path(cache))
         IntentEngine([Path(tmp)], config=cached)  # fills the weight cache (first start)
+        background = dataclasses.replace(
+            TOP1, background_training_above=BACKGROUND_TRAINING_ABOVE
+        )
         for setting, cfg, note in (
             ("kNN + rapidfuzz (no linear model)", KNN, ""),
             ("shipped, cold: trains LinearSVC", TOP1, "first load of a new catalog"),
             ("shipped, warm: weights cached", cached, "restart / unchanged reload"),
+            ("production default: SVM trains in background", background, ""),
         ):
-            loads = []
+            loads, ready = [], []
             for _ in range(3):
                 start = time.perf_counter()
                 big = IntentEngine([Path(tmp)], config=cfg)
                 loads.append(time.perf_counter() - start)
+                big.wait_until_trained()
+                ready.append(time.perf_counter() - start)
+            if cfg is background:
+                note = f"in service at once; SVM in use after {min(ready):.2f} s"
             rows.append(
                 BenchRow(
                     "speed: 10,000 examples",
                     f"Banking77 train as one YAML file, {setting}",
-                    "load (parse + index)",
+                    "load until matching",
                     f"{min(loads):.3f} s",
                     "target <= 1 s",
                     note,

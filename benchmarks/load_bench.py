@@ -26,7 +26,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -83,7 +83,14 @@ class NullSession(BaseSession):
             return message  # type: ignore[return-value]
         return True  # type: ignore[return-value]
 
-    async def stream_content(self, *args: Any, **kwargs: Any) -> AsyncIterator[bytes]:
+    async def stream_content(
+        self,
+        url: str,
+        headers: dict[str, Any] | None = None,
+        timeout: int = 30,
+        chunk_size: int = 65536,
+        raise_for_status: bool = True,
+    ) -> AsyncGenerator[bytes, None]:
         raise NotImplementedError
         yield b""  # pragma: no cover
 
@@ -239,7 +246,7 @@ def _free_port() -> int:
 
 
 async def bench_two_workers(
-    admin_url: str, redis_url: str, count: int, chats: int = 200, concurrency: int = 64
+    admin_url: str, redis_url: str, count: int, chats: int = 200, concurrency: int = 16
 ) -> LoadRow:
     import aiohttp
 
@@ -268,7 +275,7 @@ async def bench_two_workers(
                             [sys.executable, "-m", "bot", "webhook", "serve", "--port", str(port),
                              upgrade, "--no-scheduler"],
                             env=env, stdout=out, stderr=subprocess.STDOUT,
-                        )  # fmt: skip
+                        )
                     )
             async with aiohttp.ClientSession(
                 timeout=aiohttp.ClientTimeout(total=30),
@@ -377,4 +384,4 @@ def render_markdown(rows: list[LoadRow], header: str) -> str:
             f"{row.p50_ms:.2f} | {row.p99_ms:.2f} | {ratio} |"
         )
     notes = [f"- {r.name}: {r.note}" for r in rows if r.note]
-    return "\n".join(lines + ([""] + notes if notes else []))
+    return "\n".join(lines + (["", *notes] if notes else []))

@@ -8,8 +8,10 @@ from pathlib import Path
 
 from aiogram import Bot
 
+from bot.admin_progress import telegram_edit
 from bot.broadcast import telegram_send
-from bot.campaign_cli import post_care_tasks
+from care.admin import progress_card_factory
+from care.care_tasks import post_care_tasks
 from care.leader import FileLeaderLock, LeaderLock, lead_while_possible
 from care.scheduler import CareScheduler
 from care.services import Services
@@ -32,10 +34,15 @@ def start_care_scheduler(bot: Bot, services: Services, lock: LeaderLock | None =
     """A task that runs the care scheduler whenever this process is the leader; cancel it
     on shutdown (the scheduler stops and the lock is released)."""
 
-    async def before(campaign_id: int) -> None:
-        await post_care_tasks(bot, services, campaign_id)
+    send = telegram_send(bot)
 
-    scheduler = CareScheduler(services, telegram_send(bot), before_campaign=before)
+    async def before(campaign_id: int) -> None:
+        await post_care_tasks(services, campaign_id, send)
+
+    scheduler = CareScheduler(
+        services, send, before_campaign=before,
+        progress=progress_card_factory(services, telegram_edit(bot)),
+    )
 
     async def start(token: int) -> None:
         await scheduler.start(token)

@@ -1,16 +1,21 @@
-"""The `carebot` console script: the care CLI plus the commands that run the bot."""
+"""The `carebot` console script: the care CLI plus the commands that run the bot.
+
+Imports of aiogram-based modules are lazy (inside the commands, and the `webhook` group is
+loaded on first use): aiogram alone costs ~165 MB RSS, and `carebot campaign send` is a
+broadcast worker that must stay under 200 MB without it (see `bot.bot_api_transport`).
+"""
 
 from __future__ import annotations
 
 import asyncio
+import importlib
 import sys
+from typing import Any
 
 import typer
+from typer.core import TyperGroup
 
-from bot import campaign_cli  # noqa: F401  (adds `campaign send`)
-from bot.console import ConsoleChat
-from bot.polling import run_polling
-from bot.webhook_cli import app as webhook_app
+from bot import campaign_cli  # noqa: F401  (adds `campaign send`; aiogram-free)
 from care.cli import app
 from care.cli.common import fail, settings_or_exit
 from care.services import build_services
@@ -21,7 +26,29 @@ from scripts import LibraryError
 __all__ = ["app", "main"]
 
 
-app.add_typer(webhook_app, name="webhook")
+
+class _LazyWebhookGroup(TyperGroup):
+    """`carebot webhook ...`: the real commands (aiogram-based) are imported on first use;
+    the top-level help lists the group from its help text alone."""
+
+    def _load(self) -> None:
+        if not self.commands:
+            real = typer.main.get_group(importlib.import_module("bot.webhook_cli").app)
+            self.commands.update(real.commands)
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        self._load()
+        return super().list_commands(ctx)
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        self._load()
+        return super().get_command(ctx, cmd_name)
+
+
+app.add_typer(
+    typer.Typer(no_args_is_help=True), name="webhook", cls=_LazyWebhookGroup,
+    help="Webhook mode: serve workers, register the URL with Telegram.",
+)
 
 
 @app.command()
@@ -30,6 +57,8 @@ def run() -> None:
     settings = settings_or_exit()
     try:
         settings.require_token()
+        from bot.polling import run_polling
+
         asyncio.run(run_polling(settings))
     except SettingsError as exc:
         fail(f"configuration error: {exc}")
@@ -47,6 +76,8 @@ def demo() -> None:
     press it.  Piped input: one message per line, exits at end of input.
     """
     settings = settings_or_exit()
+
+    from bot.console import ConsoleChat
 
     async def _chat() -> None:
         services = build_services(settings)

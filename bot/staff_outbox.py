@@ -59,7 +59,9 @@ class TokenBucket:
 
     async def acquire(self) -> None:
         while (delay := self.wait_time()) > 0:
-            await asyncio.sleep(delay)
+            # Short naps rather than one long sleep: the clock is injectable (tests), and a
+            # `spend` elsewhere may change the wait.
+            await asyncio.sleep(min(delay, 0.5))
         self._tokens -= 1
 
 

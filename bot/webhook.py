@@ -31,12 +31,15 @@ from pydantic import ValidationError
 from redis.exceptions import RedisError
 
 from bot.app import build_bot, build_dispatcher
+from bot.broadcast import telegram_send
 from bot.middlewares import InFlightMiddleware, UpdateBusy
 from bot.telemetry import instrument_bot
+from care.care_tasks import post_care_tasks
 from care.housekeeping import start_housekeeping
 from care.leader import LeaderLock
 from care.leadership import StopFn, build_leader_lock, run_as_leader
-from care.metrics import CONTENT_TYPE_LATEST
+from care.metrics import CONTENT_TYPE_LATEST, counting_send
+from care.scheduler import CareScheduler
 from care.services import Services, build_services
 from care.settings import Settings
 
@@ -207,7 +210,7 @@ class WebhookWorker:
 
     async def _on_elected(self, term: int) -> StopFn:
         log.warning("this worker is the leader (term %d): running scheduled jobs", term)
-        return await start_housekeeping(self.services, term)
+        return await start_leader_work(self.bot, self.services, term)
 
     async def stop(self) -> None:
         """Stop accepting, finish in-flight updates, step down as leader, close everything."""
@@ -297,16 +300,47 @@ async def run_leader_only(settings: Settings, *, stop: asyncio.Event | None = No
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     services = build_services(settings)
+    bot = instrument_bot(build_bot(settings), services.metrics)
     try:
         lock = build_leader_lock(settings, services.database, services.redis)
 
         async def on_elected(term: int) -> StopFn:
             log.warning("this process is the leader (term %d): running scheduled jobs", term)
-            return await start_housekeeping(services, term)
+            return await start_leader_work(bot, services, term)
 
         await run_as_leader(
             lock, on_elected, stop, poll=settings.leader_poll_seconds, metrics=services.metrics
         )
     finally:
         await services.aclose()
+        await bot.session.close()
+
+
+async def start_leader_work(bot: Bot, services: Services, term: int) -> StopFn:
+    """Everything exactly one process runs: housekeeping and the care scheduler (campaigns,
+    birthdays), the latter stamped with the fencing term. Returns how to stop both."""
+    stop_housekeeping = await start_housekeeping(services, term)
+
+    send = counting_send(telegram_send(bot), services.metrics)
+
+    async def before(campaign_id: int) -> None:
+        await post_care_tasks(services, campaign_id, send)
+
+    scheduler = CareScheduler(services, send, before_campaign=before)
+    started = False
+    try:
+        await scheduler.start(term)
+        started = True
+    except Exception:  # housekeeping still runs; the error is visible and retried next term
+        log.exception("the care scheduler failed to start")
+
+    async def stop() -> None:
+        if started:
+            try:
+                await scheduler.stop()
+            except Exception:  # stopping must never keep the lock from being released
+                log.exception("the care scheduler failed to stop cleanly")
+        await stop_housekeeping()
+
+    return stop
 

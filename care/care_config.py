@@ -73,6 +73,9 @@ class CareSettings(BaseModel):
     birthday_send_time: time = time(10, 0)
     gold_personal_call: bool = True
     custom_dates: list[CustomOccasion] = Field(default_factory=list)
+    # How often the leader's scheduler looks for campaigns scheduled elsewhere (CLI, admin
+    # console in another worker) that have no job yet.
+    sync_seconds: float = Field(default=15.0, gt=0, le=3600)
     # Where the file leader lock lives (default: next to the SQLite database).
     lock_dir: str | None = None
 

@@ -1,17 +1,97 @@
-"""Builders for the care-greeting use cases from the shared `Services` context."""
+"""Builders for the care-greeting use cases, from the full `Services` or a lean context.
+
+The campaign use cases need only settings, the database, the script library, the guard,
+the renderer and a clock (`CareContext`). `build_campaign_services` makes exactly those,
+without the intent engine (which trains a scikit-learn model at load, ~90 MB) or Redis,
+so a broadcast worker (`carebot campaign send`, the benchmark) stays small; the chat
+process passes its full `Services`, which satisfies the same protocol.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from care.campaigns import CampaignDesk
 from care.sender import CampaignSender, ProgressFn, SendFn, Timer
-from care.services import Services
+from care.settings import Settings
+from scripts import Guard, Renderer, ScriptLibrary
+from storage import Database
 
-__all__ = ["campaign_desk", "campaign_sender"]
+__all__ = [
+    "CampaignServices",
+    "CareContext",
+    "build_campaign_services",
+    "campaign_desk",
+    "campaign_sender",
+]
 
 
-def campaign_desk(services: Services) -> CampaignDesk:
+class CareContext(Protocol):
+    """What the campaign use cases read; `care.services.Services` provides it too."""
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def database(self) -> Database: ...
+
+    @property
+    def library(self) -> ScriptLibrary: ...
+
+    @property
+    def guard(self) -> Guard: ...
+
+    @property
+    def renderer(self) -> Renderer: ...
+
+    @property
+    def clock(self) -> Callable[[], datetime]: ...
+
+
+@dataclass(slots=True)
+class CampaignServices:
+    """The lean context of a broadcast worker; `aclose()` disposes the database."""
+
+    settings: Settings
+    database: Database
+    library: ScriptLibrary
+    guard: Guard
+    renderer: Renderer
+    clock: Callable[[], datetime]
+
+    async def aclose(self) -> None:
+        await self.database.dispose()
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def build_campaign_services(
+    settings: Settings, *, clock: Callable[[], datetime] = _utc_now
+) -> CampaignServices:
+    """Database, scripts and guard only: no intent engine, no Redis."""
+    # The guard must normalise text exactly as the matcher does; `normalize` is a plain
+    # function (OpenCC + unicodedata), importing it does not build the intent model.
+    from intents import normalize
+
+    library = ScriptLibrary.load(settings.scripts_dirs)
+    guard = Guard.from_file(settings.forbidden_path, normalize=normalize)
+    return CampaignServices(
+        settings=settings,
+        database=Database(settings.database_url),
+        library=library,
+        guard=guard,
+        renderer=Renderer(library, guard),
+        clock=clock,
+    )
+
+
+def campaign_desk(services: CareContext) -> CampaignDesk:
     return CampaignDesk(
         settings=services.settings,
         database=services.database,
@@ -23,7 +103,7 @@ def campaign_desk(services: Services) -> CampaignDesk:
 
 
 def campaign_sender(
-    services: Services,
+    services: CareContext,
     send: SendFn,
     *,
     timer: Timer | None = None,

@@ -196,6 +196,8 @@ class RunReport:
     counts: dict[tuple[Tier, DeliveryStatus], int] = field(default_factory=dict)
     started: float = 0.0
     elapsed: float = 0.0
+    #: True for the last progress call of a run (the counts are then the whole ledger's).
+    final: bool = False
 
     def by_tier(self) -> dict[Tier, Counter[DeliveryStatus]]:
         table: dict[Tier, Counter[DeliveryStatus]] = {t: Counter() for t in Tier}
@@ -309,10 +311,11 @@ class CampaignSender:
         async with self.database.session() as session:
             report.counts = await DeliveryRepo(session).counts(campaign_id)
         report.elapsed = self.timer.monotonic() - report.started
-        await self._progress(report, final=True)
+        report.final = True
+        await self._progress(report)
         return report
 
-    async def _progress(self, report: RunReport, *, final: bool = False) -> None:
+    async def _progress(self, report: RunReport) -> None:
         if self.on_progress is None:
             return
         outcome = self.on_progress(report)

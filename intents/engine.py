@@ -42,6 +42,10 @@ class Match:
     script: str | None
 
 
+#: Example count above which a catalog's linear model trains in the background.
+BACKGROUND_TRAINING_ABOVE = 2_000
+
+
 class IntentEngine:
     """Matches customer messages against the merged catalog of `dirs` (later folders win)."""
 
@@ -53,7 +57,9 @@ class IntentEngine:
         watch_interval: float = 2.0,
     ) -> None:
         self.dirs = [Path(d) for d in dirs]
-        self.config = config or MatcherConfig()
+        # Production default: big operator catalogs go into service at once and gain the
+        # linear model when its background training finishes (bundled catalog: synchronous).
+        self.config = config or MatcherConfig(background_training_above=BACKGROUND_TRAINING_ABOVE)
         self.watch_interval = watch_interval
         self._lock = threading.Lock()
         self._last_check = time.monotonic()
@@ -71,6 +77,10 @@ class IntentEngine:
         # One tuple assignment: a concurrent `match` sees the old or the new catalog, never a mix.
         self._state = (matcher, by_id)
         self._signature_seen = signature
+
+    def wait_until_trained(self, timeout: float | None = None) -> bool:
+        """Block until the current catalog's linear model is in use; False on timeout."""
+        return self._state[0].wait_until_trained(timeout)
 
     @property
     def specs(self) -> list[IntentSpec]:

@@ -32,10 +32,13 @@ the catalog size (10,000 examples match in well under a millisecond).
 
 from __future__ import annotations
 
+import functools
+import logging
 import math
 import re
+import threading
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -48,6 +51,8 @@ from intents.loader import IntentSpec
 from intents.normalize import normalize
 
 __all__ = ["Decision", "Matcher", "MatcherConfig", "text_features"]
+
+log = logging.getLogger("carebot.intents")
 
 _CJK_CHARS = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _TOKEN = re.compile(rf"[{_CJK_CHARS}]+|[^\W_{_CJK_CHARS}]+")
@@ -84,6 +89,10 @@ class MatcherConfig:
     linear_c: float = 1.0  # SVM regularisation (chosen on Banking77/CLINC150 validation)
     linear_max_intents: int = 300  # more intents: FAQ-style catalog, the model is skipped
     model_cache: Path | None = None  # folder for trained weights, keyed by catalog hash
+    # Catalogs with more examples than this train the linear model in a background thread:
+    # the catalog is in service (kNN + rapidfuzz) within the load budget and gains the
+    # model's accuracy when training finishes. None = always train before returning.
+    background_training_above: int | None = None
 
 
 @dataclass(frozen=True)
@@ -245,10 +254,20 @@ class Matcher:
 
         n_specs = len(self.specs)
         self._linear: LinearModel | None = None
+        self._trained = threading.Event()
         if cfg.use_tfidf and cfg.linear_weight > 0.0 and 2 <= n_specs <= cfg.linear_max_intents:
-            self._linear = LinearModel(
-                texts, owners, n_specs, c=cfg.linear_c, cache_dir=cfg.model_cache
+            train = functools.partial(
+                LinearModel, texts, owners, n_specs, c=cfg.linear_c, cache_dir=cfg.model_cache
             )
+            limit = cfg.background_training_above
+            if limit is not None and len(texts) > limit:
+                threading.Thread(
+                    target=self._train, args=(train,), name="intents-linear", daemon=True
+                ).start()
+            else:
+                self._train(train)
+        else:
+            self._trained.set()
 
         self._cues: list[_Cue] = []
         for i, spec in enumerate(self.specs):
@@ -257,6 +276,19 @@ class Matcher:
                 if norm:
                     latin = not _CJK_START.match(norm)
                     self._cues.append(_Cue(i, f" {norm}" if latin else norm, latin, weight))
+
+    def _train(self, train: Callable[[], LinearModel]) -> None:
+        try:
+            # One reference assignment: a concurrent match sees no model or the whole model.
+            self._linear = train()
+        except (ValueError, MemoryError, OSError):
+            log.exception("training the linear intent model failed; serving kNN + rapidfuzz")
+        finally:
+            self._trained.set()
+
+    def wait_until_trained(self, timeout: float | None = None) -> bool:
+        """Block until the linear model (if any) is in use; False on timeout."""
+        return self._trained.wait(timeout)
 
     @property
     def n_examples(self) -> int:

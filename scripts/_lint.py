@@ -51,8 +51,55 @@ KNOWN_VARIABLES: frozenset[str] = frozenset(
         "status",
         "suggestion",
         "tier",
+        # Managers' campaign console (care/admin.py): names, dates and counts for ADMIN_IDS.
+        "blocked",
+        "campaign_id",
+        "campaign_name",
+        "count",
+        "failed",
+        "gold_count",
+        "gold_sample",
+        "occasion_date",
+        "occasion_name",
+        "pending",
+        "percent",
+        "regular_count",
+        "regular_sample",
+        "sent",
+        "silver_count",
+        "silver_sample",
+        "skipped",
+        "skipped_count",
+        "table",
+        "total",
+        "window",
     }
 )
+
+# Admin console sample values (numbers and names; a long campaign name on purpose).
+_ADMIN_SAMPLES: Mapping[str, str] = {
+    "blocked": "12",
+    "campaign_id": "1024",
+    "campaign_name": "春节 2027-02-06 · Spring Festival VIP",
+    "count": "20",
+    "failed": "3",
+    "gold_count": "2000",
+    "gold_sample": "欧阳女士，新春快乐！店长会亲自致电向您问候。",
+    "occasion_date": "2027-02-06",
+    "occasion_name": "春节 / Spring Festival",
+    "pending": "40000",
+    "percent": "58",
+    "regular_count": "78000",
+    "regular_sample": "Happy Spring Festival, Ms. Montgomery-Smith!",
+    "sent": "57988",
+    "silver_count": "20000",
+    "silver_sample": "欧阳女士，新春快乐！我们为您备了一份小礼物。",
+    "skipped": "17",
+    "skipped_count": "17",
+    "table": "gold     1990 / 3 / 5 / 2 / 0\nsilver  19900 / 0 / 7 / 93 / 0",
+    "total": "100000",
+    "window": "2027-02-06 09:00 - 2027-02-07 00:00 (Asia/Shanghai)",
+}
 
 # Staff-takeover sample values: the same in every language (codes and quoted user text).
 _STAFF_SAMPLES: Mapping[str, str] = {
@@ -112,6 +159,7 @@ SAMPLE_VALUES: Mapping[str, Mapping[str, str]] = {
         "business_name": "星河湾旗舰店",
         "back_at": "明天09:00",
         **_STAFF_SAMPLES,
+        **_ADMIN_SAMPLES,
     },
     "zh-Hant": {
         "salutation": "歐陽女士",
@@ -122,6 +170,7 @@ SAMPLE_VALUES: Mapping[str, Mapping[str, str]] = {
         "business_name": "星河灣旗艦店",
         "back_at": "明天09:00",
         **_STAFF_SAMPLES,
+        **_ADMIN_SAMPLES,
     },
     "en": {
         "salutation": "Ms. Montgomery-Smith",
@@ -132,6 +181,7 @@ SAMPLE_VALUES: Mapping[str, Mapping[str, str]] = {
         "business_name": "Harbour City Store",
         "back_at": "at 09:00 tomorrow",
         **_STAFF_SAMPLES,
+        **_ADMIN_SAMPLES,
     },
 }
 

@@ -45,11 +45,17 @@ class StaffEnv:
         kw.setdefault("first_name", "Liang")
         return self.api.push_update(text_update(user, text, **kw))
 
-    async def staff(self, text: str | None, thread: int, user: int = STAFF_USER, **kw: Any) -> dict[str, Any]:
+    async def staff(
+        self, text: str | None, thread: int, user: int = STAFF_USER, **kw: Any
+    ) -> dict[str, Any]:
         kw.setdefault("first_name", "Wang Fang")
-        return self.api.push_update(staff_group_update(STAFF_CHAT, user, text, thread_id=thread, **kw))
+        return self.api.push_update(
+            staff_group_update(STAFF_CHAT, user, text, thread_id=thread, **kw)
+        )
 
-    async def wait(self, method: str, count: int = 1, timeout: float = 5.0, **match: Any) -> list[Call]:
+    async def wait(
+        self, method: str, count: int = 1, timeout: float = 5.0, **match: Any
+    ) -> list[Call]:
         def ok(call: Call) -> bool:
             return all(call.params.get(k) == v for k, v in match.items())
 
@@ -95,9 +101,13 @@ class StaffEnv:
 
 
 @contextlib.asynccontextmanager
-async def staff_env(tmp_path: Path, clock: FakeClock | None = None, **overrides: Any) -> AsyncIterator[StaffEnv]:
+async def staff_env(
+    tmp_path: Path, clock: FakeClock | None = None, **overrides: Any
+) -> AsyncIterator[StaffEnv]:
     async with FakeBotAPI(token=TOKEN, max_poll_wait=0.2) as api:
-        api.set_chat({"id": STAFF_CHAT, "type": "supergroup", "title": "Care team", "is_forum": True})
+        api.set_chat(
+            {"id": STAFF_CHAT, "type": "supergroup", "title": "Care team", "is_forum": True}
+        )
         api.set_member(STAFF_CHAT, STAFF_USER, "member")
         settings = load_settings(
             bot_token=TOKEN,
@@ -113,7 +123,9 @@ async def staff_env(tmp_path: Path, clock: FakeClock | None = None, **overrides:
         bot = build_bot(settings)
         dispatcher = build_dispatcher(services)
         polling = asyncio.create_task(
-            dispatcher.start_polling(bot, handle_signals=False, close_bot_session=False, polling_timeout=1)
+            dispatcher.start_polling(
+                bot, handle_signals=False, close_bot_session=False, polling_timeout=1
+            )
         )
         env = StaffEnv(api, services, clock, bot, dispatcher)
         try:

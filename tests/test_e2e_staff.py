@@ -30,7 +30,9 @@ TICKET = re.compile(r"C-\d{8}-\d{4}")
 
 
 def _copies(env: StaffEnv, chat_id: int) -> list[dict]:
-    return [c.params for c in env.api.calls_of("copyMessage") if c.ok and c.params["chat_id"] == chat_id]
+    return [
+        c.params for c in env.api.calls_of("copyMessage") if c.ok and c.params["chat_id"] == chat_id
+    ]
 
 
 async def _rows(env: StaffEnv, model: type) -> list:
@@ -47,7 +49,9 @@ async def test_escalation_opens_topic_with_card_and_relays_both_ways(tmp_path: P
         card = env.api.message(STAFF_CHAT, ticket.card_message_id)
         assert card is not None and ticket.number in card["text"]
         assert "快递三天还没到" in card["text"]  # recent history on the card
-        buttons = [b["callback_data"] for row in card["reply_markup"]["inline_keyboard"] for b in row]
+        buttons = [
+            b["callback_data"] for row in card["reply_markup"]["inline_keyboard"] for b in row
+        ]
         assert f"staff:take:{ticket.id}" in buttons and f"staff:resolve:{ticket.id}" in buttons
         # The complaint itself was copied into the topic.
         assert [c["message_thread_id"] for c in _copies(env, STAFF_CHAT)] == [thread]
@@ -58,13 +62,25 @@ async def test_escalation_opens_topic_with_card_and_relays_both_ways(tmp_path: P
         env.api.push_update(sticker_update(CUSTOMER, first_name="Liang"))
         await env.wait("copyMessage", 3, chat_id=STAFF_CHAT)
         await env.settle()
-        copied = [env.api.message(STAFF_CHAT, m) for m in (c.result["message_id"] for c in env.api.calls_of("copyMessage"))]
-        assert any("photo" in (m or {}) for m in copied) and any("sticker" in (m or {}) for m in copied)
+        copied = [
+            env.api.message(STAFF_CHAT, m)
+            for m in (c.result["message_id"] for c in env.api.calls_of("copyMessage"))
+        ]
+        assert any("photo" in (m or {}) for m in copied) and any(
+            "sticker" in (m or {}) for m in copied
+        )
 
         # Staff reply (text and a photo) is copied to the customer.
         await env.staff("您好，非常抱歉，我们马上为您核实。", thread)
         await env.wait("copyMessage", 1, chat_id=CUSTOMER)
-        await env.staff(None, thread, content={"photo": [{"file_id": "p1", "file_unique_id": "u1", "width": 9, "height": 9}], "caption": "快递单据"})
+        await env.staff(
+            None,
+            thread,
+            content={
+                "photo": [{"file_id": "p1", "file_unique_id": "u1", "width": 9, "height": 9}],
+                "caption": "快递单据",
+            },
+        )
         await env.wait("copyMessage", 2, chat_id=CUSTOMER)
         await env.settle()
         texts = [m.get("text") or m.get("caption") for m in env.api.chat_messages(CUSTOMER)]
@@ -80,7 +96,9 @@ async def test_guarded_staff_reply_is_blocked_with_reason(tmp_path: Path) -> Non
     async with staff_env(tmp_path) as env:
         thread = await env.escalate()
         await env.staff("这是公司的规定，我也没办法", thread)
-        notice = await env.wait("sendMessage", 2, chat_id=STAFF_CHAT, message_thread_id=thread, timeout=5)
+        notice = await env.wait(
+            "sendMessage", 2, chat_id=STAFF_CHAT, message_thread_id=thread, timeout=5
+        )
         await env.settle()
         assert not _copies(env, CUSTOMER), "nothing reaches the customer"
         text = notice[-1].params["text"]
@@ -119,14 +137,22 @@ async def test_resolve_sends_csat_and_rating_is_recorded(tmp_path: Path) -> None
         assert ticket.status == TicketStatus.RESOLVED
         ask = env.sent_to(CUSTOMER)[-1]
         keyboard = ask.params["reply_markup"]["inline_keyboard"]
-        assert [row[0]["callback_data"] for row in keyboard] == [f"csat:{ticket.id}:{n}" for n in range(1, 6)]
-        env.api.push_update(callback_update(CUSTOMER, f"csat:{ticket.id}:4", message_id=ask.result["message_id"]))
+        assert [row[0]["callback_data"] for row in keyboard] == [
+            f"csat:{ticket.id}:{n}" for n in range(1, 6)
+        ]
+        env.api.push_update(
+            callback_update(CUSTOMER, f"csat:{ticket.id}:4", message_id=ask.result["message_id"])
+        )
         await env.settle()
         await env.say("处理很快，谢谢")
         await env.settle()
         ticket = await env.ticket()
         assert (ticket.csat_score, ticket.csat_comment) == (4, "处理很快，谢谢")
-        topic_texts = [c.params["text"] for c in env.sent_to(STAFF_CHAT) if c.params.get("message_thread_id") == thread]
+        topic_texts = [
+            c.params["text"]
+            for c in env.sent_to(STAFF_CHAT)
+            if c.params.get("message_thread_id") == thread
+        ]
         assert any("★★★★☆" in t and "处理很快" in t for t in topic_texts)
 
 
@@ -145,9 +171,15 @@ async def test_sla_warning_and_breach_with_time_travel(tmp_path: Path) -> None:
         [breach] = await env.gateway.run_sla_check(env.bot)
         assert breach.kind == "sla_breach"
         await env.settle()
-        topic = [c.params["text"] for c in env.sent_to(STAFF_CHAT) if c.params.get("message_thread_id") == thread]
+        topic = [
+            c.params["text"]
+            for c in env.sent_to(STAFF_CHAT)
+            if c.params.get("message_thread_id") == thread
+        ]
         assert any("⏰" in t for t in topic) and any("🚨" in t for t in topic)
-        assert env.sent_to(SUPERVISOR) and ticket.number in env.sent_to(SUPERVISOR)[0].params["text"]
+        assert (
+            env.sent_to(SUPERVISOR) and ticket.number in env.sent_to(SUPERVISOR)[0].params["text"]
+        )
         assert (await env.ticket()).priority == Priority.URGENT  # high -> urgent
 
 
@@ -175,13 +207,20 @@ async def test_unauthorised_staff_command_and_button_are_refused(tmp_path: Path)
         await env.staff("你好，我是冒充的客服", thread, user=stranger)
         ticket = await env.ticket()
         env.api.push_update(
-            callback_update(stranger, f"staff:take:{ticket.id}", message_id=ticket.card_message_id, chat_id=STAFF_CHAT)
+            callback_update(
+                stranger,
+                f"staff:take:{ticket.id}",
+                message_id=ticket.card_message_id,
+                chat_id=STAFF_CHAT,
+            )
         )
         await env.settle()
         ticket = await env.ticket()
         assert ticket.assignee_id is None and ticket.status == TicketStatus.NEW
         assert not _copies(env, CUSTOMER), "a non-member's message is never relayed"
-        refusals = [c for c in env.api.calls_of("answerCallbackQuery") if c.params.get("show_alert")]
+        refusals = [
+            c for c in env.api.calls_of("answerCallbackQuery") if c.params.get("show_alert")
+        ]
         assert refusals and "客服组" in refusals[0].params["text"]
         # ...while the real staff member can.
         await env.staff("/take", thread)
@@ -206,7 +245,11 @@ async def test_customer_cannot_rate_or_reach_another_customers_ticket(tmp_path: 
         await env.settle()
         assert all(c["chat_id"] == other for c in _copies(env, other)) and _copies(env, other)
         assert not [c for c in _copies(env, CUSTOMER) if "给B" in str(c)]
-        assert all(p["message_thread_id"] == thread_b for p in _copies(env, STAFF_CHAT) if p["from_chat_id"] == other)
+        assert all(
+            p["message_thread_id"] == thread_b
+            for p in _copies(env, STAFF_CHAT)
+            if p["from_chat_id"] == other
+        )
 
 
 async def test_flood_control_sends_one_polite_notice(tmp_path: Path) -> None:
@@ -218,7 +261,9 @@ async def test_flood_control_sends_one_polite_notice(tmp_path: Path) -> None:
         assert len(texts) == 4 and "稍等" in texts[-1]
 
 
-async def test_outside_business_hours_the_customer_is_told_when_staff_are_back(tmp_path: Path) -> None:
+async def test_outside_business_hours_the_customer_is_told_when_staff_are_back(
+    tmp_path: Path,
+) -> None:
     late = FakeClock(datetime(2026, 11, 23, 14, 0, tzinfo=UTC))  # 22:00 in Shanghai
     async with staff_env(tmp_path, clock=late) as env:
         await env.escalate("我要投诉，东西坏了")
@@ -246,14 +291,22 @@ async def test_edits_are_mirrored_both_ways(tmp_path: Path) -> None:
         await env.wait("copyMessage", 2, chat_id=STAFF_CHAT)
         await env.settle()
         customer_msg = sent["message"]["message_id"]
-        env.api.push_update(edited_text_update(CUSTOMER, "订单号 456", message_id=customer_msg, first_name="Liang"))
+        env.api.push_update(
+            edited_text_update(CUSTOMER, "订单号 456", message_id=customer_msg, first_name="Liang")
+        )
         await env.wait("editMessageText", 1, chat_id=STAFF_CHAT)
         staff_msg = await env.staff("收到，马上查", thread)
         await env.wait("copyMessage", 1, chat_id=CUSTOMER)
         await env.settle()
         env.api.push_update(
-            edited_text_update(STAFF_USER, "收到，马上为您查询", message_id=staff_msg["message"]["message_id"],
-                               chat_id=STAFF_CHAT, chat_type="supergroup", thread_id=thread)
+            edited_text_update(
+                STAFF_USER,
+                "收到，马上为您查询",
+                message_id=staff_msg["message"]["message_id"],
+                chat_id=STAFF_CHAT,
+                chat_type="supergroup",
+                thread_id=thread,
+            )
         )
         edits = await env.wait("editMessageText", 1, chat_id=CUSTOMER)
         assert edits[-1].params["text"] == "收到，马上为您查询"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiogram import F, Router
 
 from bot.middlewares.flood import FloodMiddleware
-from bot.routers import csat, customer, optout, staff
+from bot.routers import admin, csat, customer, optout, staff
 from bot.staff_auth import InStaffChat
 
 __all__ = ["build_root_router"]
@@ -14,6 +14,13 @@ __all__ = ["build_root_router"]
 def build_root_router() -> Router:
     """Customers talk to the bot in private chats; staff routers join in their group."""
     root = Router(name="carebot")
+    # Managers' campaign console (/campaigns, adm:* buttons) in private chats, before the
+    # customer catch-all; ADMIN_IDS is checked by care.admin on every action.
+    console = Router(name="admin-console")
+    console.message.filter(F.chat.type == "private")
+    console.callback_query.filter(F.message.chat.type == "private")
+    console.include_router(admin.create_router())
+    root.include_router(console)
     customers = Router(name="customers")
     customers.message.filter(F.chat.type == "private")
     customers.callback_query.filter(F.message.chat.type == "private")

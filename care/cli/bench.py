@@ -101,8 +101,9 @@ def broadcast(
         info,
         "## Broadcast (`carebot bench broadcast" + (" --quick" if quick else "") + "`)\n\n"
         + report.machine_line()
-        + "\n\nOne process: real `CampaignSender`, aiogram and the SQLite ledger; the fake Bot "
-        "API (tests/fakes/bot_api.py) runs in a child process and counts messages per chat.",
+        + "\n\nOne process: real `CampaignSender`, the lean Bot API transport and the SQLite "
+        "ledger; the fake Bot API (tests/fakes/bot_api.py) runs in a child process and counts "
+        "messages per chat.",
     )
     typer.echo(markdown)
     if write:

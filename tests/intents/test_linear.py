@@ -124,3 +124,14 @@ def test_matcher_uses_linear_model_and_can_switch_it_off() -> None:
 def test_training_is_deterministic() -> None:
     query = normalize("card not arriving")
     assert np.array_equal(_model(CARDS).decision(query), _model(CARDS).decision(query))
+
+
+def test_big_catalog_serves_at_once_and_trains_in_the_background() -> None:
+    specs = _specs(CARDS)
+    background = Matcher(specs, dataclasses.replace(TOP1, background_training_above=5))
+    background.decide("someone stole my card")  # answers whether or not training finished
+    assert background.wait_until_trained(timeout=30)
+    assert background._linear is not None
+    synchronous = Matcher(specs, TOP1)
+    assert synchronous.wait_until_trained(timeout=0)  # small catalogs train before returning
+    assert background.decide("someone stole my card") == synchronous.decide("someone stole my card")

@@ -10,6 +10,7 @@ import pytest
 
 from intents import normalize
 from scripts import Guard, Renderer, ScriptLibrary, load_forbidden
+from scripts._lint import SAMPLE_VALUES
 
 ROOT = Path(__file__).resolve().parents[2]
 BUNDLED_DIR = ROOT / "scripts" / "library"
@@ -42,6 +43,11 @@ CONTEXT: dict[str, dict[str, object]] = {
         "business_name": "carebot flagship store",
     },
 }
+
+# Staff-takeover variables (care/staff.py: cards, events, CSAT): the lint's sample values.
+for _language, _values in CONTEXT.items():
+    for _name, _value in SAMPLE_VALUES[_language].items():
+        _values.setdefault(_name, _value)
 
 # Indented like the test bodies it is appended to, so `textwrap.dedent` handles both.
 FALLBACK = """
