@@ -1,12 +1,17 @@
 """Load benchmark (`carebot bench load`): updates/s and latency of the real bot vs a bare echo bot.
 
-Rows:
+Rows, each carebot row beside a bare aiogram echo bot (one handler, `message.answer(text)`)
+measured the same way in the same run; 'vs echo' is carebot's rate / that echo's rate:
 
-* **in-process** - one process feeding customer text updates to `Dispatcher.feed_update` through
-  the real routers, matcher, renderer and database writes (one transaction per update), on
-  SQLite and on PostgreSQL. The Bot API is a null session (no network), so the numbers are
-  carebot's own cost. Beside it, a bare aiogram echo bot (one handler, `message.answer(text)`)
-  on the same session in the same run; the ratio is carebot's rate / echo's rate.
+* **in-process, null Bot API** - one process feeding customer text updates one at a time to
+  `Dispatcher.feed_update` through the real routers, matcher, renderer and database writes
+  (one transaction per update), on SQLite and on PostgreSQL. The Bot API answers in-process
+  (no network), so this is carebot's own cost - and the echo bot's is only aiogram's dispatch.
+* **in-process, HTTP Bot API** - the same, but both bots talk to the loopback fake Bot API
+  (tests/fakes/bot_api.py) over HTTP, as a real bot pays a round trip per reply. The fake runs
+  in a child process so it does not share the benchmark's CPU. Once one update at a time, and
+  once as polling/webhook process them: 200 chats at once, each chat's updates in order
+  (aiogram's handle_as_tasks with per-chat isolation), so replies overlap each other's waits.
 * **2 webhook workers** - the production shape: two `carebot webhook serve` processes on
   PostgreSQL + Redis, fed over HTTP by this process (which also plays the Bot API), many
   chats at once, each chat's updates in order (as Telegram delivers them).
@@ -18,6 +23,7 @@ import asyncio
 import contextlib
 import itertools
 import json
+import multiprocessing as mp
 import os
 import socket
 import statistics
@@ -26,14 +32,16 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from aiogram import Bot, Dispatcher, Router
+from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.session.base import BaseSession
+from aiogram.client.telegram import TelegramAPIServer
 from aiogram.methods import SendMessage, TelegramMethod
 from aiogram.methods.base import TelegramType
 from aiogram.types import Chat, Message
@@ -51,6 +59,13 @@ TEXTS = (
 )
 
 
+#: How the updates reach the bot and where its replies go (a column of the table).
+NULL_API = "null session, one at a time"
+HTTP_SEQUENTIAL = "HTTP fake, one at a time"
+HTTP_CONCURRENT = "HTTP fake, 200 chats at once"
+MODES = (NULL_API, HTTP_SEQUENTIAL, HTTP_CONCURRENT)
+
+
 @dataclass(frozen=True)
 class LoadRow:
     name: str
@@ -60,6 +75,9 @@ class LoadRow:
     p50_ms: float
     p99_ms: float
     note: str = ""
+    mode: str = NULL_API
+    #: SQL statements per update (carebot rows; counted during the measured updates).
+    statements: float | None = None
 
 
 class NullSession(BaseSession):
@@ -120,33 +138,87 @@ def _updates(count: int, chats: int, start: int = 1) -> list[dict[str, Any]]:
 
 
 async def _measure(
-    dispatcher: Dispatcher, bot: Bot, updates: list[dict[str, Any]], warmup: int
+    dispatcher: Dispatcher,
+    bot: Bot,
+    updates: list[dict[str, Any]],
+    warmup: int,
+    *,
+    concurrent: bool = False,
+    measured: Callable[[bool], None] | None = None,
 ) -> tuple[float, list[float]]:
-    """Feed updates one after another; returns (updates/s, latencies in seconds)."""
+    """Feed updates; returns (updates/s, latencies in seconds) of those after `warmup`.
+
+    One after another, or `concurrent`: every chat's updates in order, all chats at once -
+    what polling (aiogram's handle_as_tasks) and webhook workers do with per-chat isolation.
+    A latency is one update's own processing time (not its wait behind its chat's previous
+    one). `measured(True/False)` brackets the measured part (the statement counter).
+    """
     from aiogram.types import Update
 
     parsed = [Update.model_validate(u, context={"bot": bot}) for u in updates]
     for update in parsed[:warmup]:
         await dispatcher.feed_update(bot, update)
     latencies: list[float] = []
+
+    async def feed(batch: list[Update]) -> None:
+        for update in batch:
+            t0 = time.perf_counter()
+            await dispatcher.feed_update(bot, update)
+            latencies.append(time.perf_counter() - t0)
+
+    rest = parsed[warmup:]
+    if concurrent:
+        by_chat: dict[int, list[Update]] = {}
+        for update in rest:
+            assert update.message is not None
+            by_chat.setdefault(update.message.chat.id, []).append(update)
+        streams = list(by_chat.values())
+    else:
+        streams = [rest]
+    if measured:
+        measured(True)
     started = time.perf_counter()
-    for update in parsed[warmup:]:
-        t0 = time.perf_counter()
-        await dispatcher.feed_update(bot, update)
-        latencies.append(time.perf_counter() - t0)
+    await asyncio.gather(*(feed(stream) for stream in streams))
     elapsed = time.perf_counter() - started
+    if measured:
+        measured(False)
     return len(latencies) / elapsed, latencies
 
 
-def _row(name: str, backend: str, rate: float, lat: list[float], note: str = "") -> LoadRow:
+def _row(
+    name: str,
+    backend: str,
+    rate: float,
+    lat: list[float],
+    note: str = "",
+    *,
+    mode: str = NULL_API,
+    statements: float | None = None,
+) -> LoadRow:
     ordered = sorted(lat)
     p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
     return LoadRow(
-        name, backend, len(lat), rate, statistics.median(ordered) * 1000, p99 * 1000, note
+        name,
+        backend,
+        len(lat),
+        rate,
+        statistics.median(ordered) * 1000,
+        p99 * 1000,
+        note,
+        mode,
+        statements,
     )
 
 
-async def bench_echo(count: int) -> LoadRow:
+def _session(mode: str, api_url: str | None) -> BaseSession:
+    if mode == NULL_API:
+        return NullSession()
+    if api_url is None:
+        raise ValueError(f"{mode} needs the fake Bot API")
+    return AiohttpSession(api=TelegramAPIServer.from_base(api_url))
+
+
+async def bench_echo(count: int, mode: str = NULL_API, api_url: str | None = None) -> LoadRow:
     router = Router()
 
     @router.message()
@@ -155,12 +227,23 @@ async def bench_echo(count: int) -> LoadRow:
 
     dispatcher = Dispatcher()
     dispatcher.include_router(router)
-    bot = Bot(TOKEN, session=NullSession())
-    rate, lat = await _measure(dispatcher, bot, _updates(count + 200, 200), 200)
-    return _row("bare aiogram echo bot", "-", rate, lat)
+    bot = Bot(TOKEN, session=_session(mode, api_url))
+    try:
+        rate, lat = await _measure(
+            dispatcher, bot, _updates(count + 200, 200), 200, concurrent=mode == HTTP_CONCURRENT
+        )
+    finally:
+        await bot.session.close()
+    return _row("bare aiogram echo bot", "-", rate, lat, mode=mode)
 
 
-async def bench_carebot(database_url: str, backend: str, count: int) -> LoadRow:
+async def bench_carebot(
+    database_url: str,
+    backend: str,
+    count: int,
+    mode: str = NULL_API,
+    api_url: str | None = None,
+) -> LoadRow:
     from bot.app import build_dispatcher
     from care.services import build_services
     from care.settings import load_settings
@@ -172,14 +255,114 @@ async def bench_carebot(database_url: str, backend: str, count: int) -> LoadRow:
         staff={"flood_per_minute": 1_000_000},
     )
     services = build_services(settings)
+    counted: list[int] = []
     try:
         await services.database.upgrade()
         dispatcher = build_dispatcher(services)
-        bot = Bot(TOKEN, session=NullSession())
-        rate, lat = await _measure(dispatcher, bot, _updates(count + 200, 200), 200)
+        bot = Bot(TOKEN, session=_session(mode, api_url))
+        with services.database.statement_counter() as statements:
+
+            def measured(start: bool) -> None:
+                counted.append(len(statements))
+
+            try:
+                rate, lat = await _measure(
+                    dispatcher,
+                    bot,
+                    _updates(count + 200, 200),
+                    200,
+                    concurrent=mode == HTTP_CONCURRENT,
+                    measured=measured,
+                )
+            finally:
+                await bot.session.close()
     finally:
         await services.aclose()
-    return _row("carebot (routers, matcher, renderer, DB writes)", backend, rate, lat)
+    per_update = (counted[1] - counted[0]) / len(lat)
+    return _row(
+        "carebot (routers, matcher, renderer, DB writes)",
+        backend,
+        rate,
+        lat,
+        mode=mode,
+        statements=per_update,
+    )
+
+
+# -- the loopback fake Bot API, in its own process -----------------------------------------
+
+
+def _serve_api(port_queue: Any, stop_event: Any) -> None:
+    """Child process: tests/fakes/bot_api.py, counting sendMessage per chat instead of keeping
+    every call and message (hundreds of thousands over a run)."""
+    from tests.fakes.bot_api import FakeBotAPI
+
+    class CountingAPI(FakeBotAPI):
+        def __init__(self) -> None:
+            super().__init__(TOKEN)
+            self.per_chat: dict[int, int] = {}
+
+        def _record(self, call: Any) -> None:
+            if call.method == "sendMessage" and call.ok:
+                chat = int(call.params["chat_id"])
+                self.per_chat[chat] = self.per_chat.get(chat, 0) + 1
+
+        def _compose(
+            self, chat_id: int, params: dict[str, Any], content: dict[str, Any]
+        ) -> dict[str, Any]:
+            message = super()._compose(chat_id, params, content)
+            self._messages.pop(chat_id, None)
+            return message
+
+        def _handler_table(self) -> dict[str, Any]:
+            table = super()._handler_table()
+
+            async def stats(params: dict[str, Any], files: Any) -> Any:
+                sent = sum(self.per_chat.values())
+                if params.get("reset"):
+                    self.per_chat.clear()
+                return {"messages": sent}
+
+            table["benchStats"] = stats
+            return table
+
+    async def main() -> None:
+        api = CountingAPI()
+        await api.start()
+        port_queue.put(api.base_url)
+        while not stop_event.is_set():
+            await asyncio.sleep(0.2)
+        await api.stop()
+
+    asyncio.run(main())
+
+
+@contextlib.contextmanager
+def _fake_api() -> Iterator[str]:
+    """The fake Bot API's base URL while it runs in a spawned child process."""
+    ctx = mp.get_context("spawn")
+    port_queue = ctx.Queue()
+    stop = ctx.Event()
+    server = ctx.Process(target=_serve_api, args=(port_queue, stop), daemon=True)
+    server.start()
+    try:
+        yield str(port_queue.get(timeout=60))
+    finally:
+        stop.set()
+        server.join(10)
+        if server.is_alive():
+            server.kill()
+
+
+async def _sent_messages(api_url: str) -> int:
+    """sendMessage calls the fake answered since the last call (and reset the count)."""
+    import aiohttp
+
+    async with aiohttp.ClientSession() as http:
+        url = f"{api_url}/bot{TOKEN}/benchStats"
+        async with http.post(url, data={"reset": "1"}) as response:
+            body = await response.json()
+    return int(body["result"]["messages"])
 
 
 @contextlib.asynccontextmanager
@@ -272,9 +455,20 @@ async def bench_two_workers(
                 with (logs / f"worker-{i}.log").open("wb") as out:
                     procs.append(
                         subprocess.Popen(
-                            [sys.executable, "-m", "bot", "webhook", "serve", "--port", str(port),
-                             upgrade, "--no-scheduler"],
-                            env=env, stdout=out, stderr=subprocess.STDOUT,
+                            [
+                                sys.executable,
+                                "-m",
+                                "bot",
+                                "webhook",
+                                "serve",
+                                "--port",
+                                str(port),
+                                upgrade,
+                                "--no-scheduler",
+                            ],
+                            env=env,
+                            stdout=out,
+                            stderr=subprocess.STDOUT,
                         )
                     )
             async with aiohttp.ClientSession(
@@ -320,7 +514,14 @@ async def bench_two_workers(
                 proc.wait(timeout=10)
         await runner.cleanup()
     note = f"{chats} chats, {concurrency} in flight; {len(sent)} replies"
-    return _row("2 webhook workers over HTTP", "postgresql+redis", count / elapsed, latencies, note)
+    return _row(
+        "2 webhook workers over HTTP",
+        "postgresql+redis",
+        count / elapsed,
+        latencies,
+        note,
+        mode="HTTP webhook, 16 in flight",
+    )
 
 
 async def _wait_ready(http: Any, port: int, timeout: float = 60) -> None:
@@ -343,19 +544,27 @@ async def run_all(
     log: Callable[[str], None],
 ) -> list[LoadRow]:
     rows: list[LoadRow] = []
-    log("echo bot")
-    echo = await bench_echo(count)
-    rows.append(echo)
-    with tempfile.TemporaryDirectory() as tmp:
-        log("carebot on SQLite")
-        rows.append(await bench_carebot(f"sqlite+aiosqlite:///{tmp}/bench.db", "sqlite", count))
-    if postgres_url:
-        log("carebot on PostgreSQL")
-        try:
-            async with _postgres_database(postgres_url) as url:
-                rows.append(await bench_carebot(url, "postgresql", count))
-        except OSError as exc:
-            log(f"PostgreSQL skipped: {exc}")
+    with _fake_api() as api_url, tempfile.TemporaryDirectory() as tmp:
+        for index, mode in enumerate(MODES):
+            url = None if mode == NULL_API else api_url
+            log(f"echo bot, {mode}")
+            rows.append(await bench_echo(count, mode, url))
+            if url:
+                rows[-1] = _with_replies(rows[-1], await _sent_messages(url))
+            log(f"carebot on SQLite, {mode}")
+            sqlite_url = f"sqlite+aiosqlite:///{tmp}/bench-{index}.db"
+            rows.append(await bench_carebot(sqlite_url, "sqlite", count, mode, url))
+            if url:
+                rows[-1] = _with_replies(rows[-1], await _sent_messages(url))
+            if postgres_url:
+                log(f"carebot on PostgreSQL, {mode}")
+                try:
+                    async with _postgres_database(postgres_url) as pg_url:
+                        rows.append(await bench_carebot(pg_url, "postgresql", count, mode, url))
+                    if url:
+                        rows[-1] = _with_replies(rows[-1], await _sent_messages(url))
+                except OSError as exc:
+                    log(f"PostgreSQL skipped: {exc}")
     if postgres_url and redis_url and workers_count:
         log("2 webhook workers")
         try:
@@ -365,23 +574,70 @@ async def run_all(
     return rows
 
 
+def _with_replies(row: LoadRow, sent: int) -> LoadRow:
+    """The fake Bot API's count of replies (warm-up included) as the row's note."""
+    from dataclasses import replace
+
+    return replace(row, note=f"{sent:,} sendMessage calls answered over HTTP (warm-up included)")
+
+
 def render_markdown(rows: list[LoadRow], header: str) -> str:
-    echo = next((r for r in rows if r.name.startswith("bare")), None)
+    echoes = {r.mode: r for r in rows if r.name.startswith("bare")}
     lines = [
         header,
         "",
-        "| setup | database | updates | updates/s | p50 ms | p99 ms | vs echo |",
-        "|---|---|---:|---:|---:|---:|---:|",
+        "| setup | Bot API, dispatch | database | updates | updates/s | p50 ms | p99 ms "
+        "| SQL statements / update | vs echo |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|",
     ]
     for row in rows:
+        echo = echoes.get(row.mode)
         ratio = (
             f"{row.per_second / echo.per_second:.2f}"
             if echo and row is not echo and row.backend in ("sqlite", "postgresql")
             else ""
         )
+        statements = f"{row.statements:.1f}" if row.statements is not None else ""
         lines.append(
-            f"| {row.name} | {row.backend} | {row.updates} | {row.per_second:,.0f} | "
-            f"{row.p50_ms:.2f} | {row.p99_ms:.2f} | {ratio} |"
+            f"| {row.name} | {row.mode} | {row.backend} | {row.updates} | "
+            f"{row.per_second:,.0f} | {row.p50_ms:.2f} | {row.p99_ms:.2f} | {statements} | "
+            f"{ratio} |"
         )
-    notes = [f"- {r.name}: {r.note}" for r in rows if r.note]
+    notes = [f"- {r.name} ({r.mode}, {r.backend}): {r.note}" for r in rows if r.note]
     return "\n".join(lines + (["", *notes] if notes else []))
+
+
+def explain(rows: list[LoadRow]) -> str:
+    """A paragraph saying, in this run's numbers, where each carebot row stands against 0.5."""
+    echoes = {r.mode: r for r in rows if r.name.startswith("bare")}
+    parts: list[str] = []
+    for row in rows:
+        echo = echoes.get(row.mode)
+        if echo is None or row is echo or row.backend not in ("sqlite", "postgresql"):
+            continue
+        ratio = row.per_second / echo.per_second
+        own, echo_ms = 1000 / row.per_second, 1000 / echo.per_second
+        verdict = "meets the 0.5 goal" if ratio >= 0.5 else "misses the 0.5 goal"
+        parts.append(
+            f"{row.mode}, {row.backend}: {own:.2f} ms per update against the echo bot's "
+            f"{echo_ms:.2f} ms ({ratio:.2f}, {verdict}; 0.5 would need <= {2 * echo_ms:.2f} ms "
+            f"per update, with {row.statements or 0:.1f} SQL statements each)"
+        )
+    if not parts:
+        return ""
+    http_cost = ""
+    if NULL_API in echoes and HTTP_SEQUENTIAL in echoes:
+        extra = 1000 / echoes[HTTP_SEQUENTIAL].per_second - 1000 / echoes[NULL_API].per_second
+        http_cost = f" (about {extra:.2f} ms per reply in this run)"
+    return (
+        "\n\n**Against the 0.5 goal.** "
+        + "; ".join(parts)
+        + ". With a null session the echo bot's whole update is aiogram's dispatch, so any "
+        "real work - the intent matcher and renderer alone take about 0.5-0.8 ms, each SQL "
+        "statement 0.2-0.5 ms of SQLAlchemy ORM and driver round trip, the transaction "
+        "another ~0.3 ms - sets the ratio near 0.02 whatever the database does; the process "
+        "is CPU-bound in Python (CPU time = wall time), not waiting on the database. Over "
+        f"HTTP both bots pay the Bot API round trip per reply{http_cost}, which narrows the "
+        "gap; with 200 chats in flight the echo bot overlaps those waits, while carebot, "
+        "already CPU-bound, gains nothing and only queues (hence its p50)."
+    )

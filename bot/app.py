@@ -15,7 +15,6 @@ from bot.middlewares import (
     InFlightMiddleware,
     ObserveMiddleware,
     RedisDedupMiddleware,
-    ReloadMiddleware,
     TransactionalDedupMiddleware,
     UnitOfWorkMiddleware,
 )
@@ -77,7 +76,6 @@ def build_dispatcher(
     )
     dispatcher.update.outer_middleware(inflight)
     dispatcher.update.outer_middleware(ObserveMiddleware())
-    dispatcher.update.outer_middleware(ReloadMiddleware())
     if dedup and services.redis is not None:
         lease = services.settings.chat_lock_seconds  # a dead worker's claim expires with its lock
         ledger = RedisUpdateLedger(

@@ -4,7 +4,9 @@ Each line typed becomes a Telegram `Update` fed to `dp.feed_update`; what the bo
 would send comes back through `LocalSession` and is printed (HTML tags removed,
 entities unescaped, buttons listed as [1] [2] ...).  Typing a button's number
 presses it.  With stdin not a terminal, each line is one customer message and
-the demo exits 0 at end of input, so it can be scripted.
+the demo exits 0 at end of input, so it can be scripted.  Edited content files are
+picked up by the same background watch as the bot's (`care.periodic.watch_content`);
+reading a line blocks the loop, so here it looks between lines.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from aiogram.types import InlineKeyboardMarkup, Update
 
 from bot.app import build_dispatcher
 from bot.local_session import LocalSession
+from care.periodic import watch_content
 from care.services import Services
 
 __all__ = ["ConsoleChat"]
@@ -38,6 +41,7 @@ class ConsoleChat:
         self._out = out
         self._session = LocalSession(on_request=self._print)
         self._bot = Bot("1:console-demo", session=self._session)
+        self._services = services
         self._dispatcher = build_dispatcher(services)
         self._buttons: list[tuple[str, str]] = []
         self._ids = itertools.count(1)
@@ -55,6 +59,7 @@ class ConsoleChat:
 
     async def run(self, lines: Iterator[str], *, interactive: bool) -> None:
         """Feed `lines` until they run out; a terminal gets a welcome and a prompt."""
+        stop_watch = watch_content(self._services)
         try:
             if interactive:
                 await self.say("/start")
@@ -70,6 +75,7 @@ class ConsoleChat:
                     self._out.write(f"you> {line}\n")
                 await self.say(line)
         finally:
+            await stop_watch()
             await self._bot.session.close()
 
     # -- updates ---------------------------------------------------------------

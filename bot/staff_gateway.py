@@ -29,7 +29,7 @@ from care.replies import Reply
 from care.services import Services
 from care.staff import RelayDecision, SlaAlert
 from care.uow import Repos
-from storage import Direction, Ticket
+from storage import Direction, Ticket, TicketEventKind
 
 __all__ = ["StaffGateway"]
 
@@ -412,10 +412,18 @@ class StaffGateway:
     # -- SLA watcher --------------------------------------------------------------------
 
     async def run_sla_check(self, bot: Bot) -> list[SlaAlert]:
-        """One watcher pass: alerts decided in one transaction, posted after it commits."""
+        """One watcher pass: alerts decided in one transaction, posted after it commits.
+
+        Runs only in the leader process (`bot.care_runtime.start_leader_duties`): the audit
+        trail says each alert once, but two processes checking at the same moment would both
+        read "not said yet" and both alert.
+        """
         async with self.services.unit_of_work() as repos:
             alerts = await self.services.staff.check_sla(repos)
         for alert in alerts:
+            if alert.kind is TicketEventKind.SLA_BREACH:
+                # Counted after the commit: a rolled-back pass will be decided (and counted) again.
+                self.services.metrics.sla_breaches.labels(alert.deadline).inc()
             if alert.ticket.topic_id is not None and self.chat_id is not None:
                 self.post(bot, alert.ticket, [alert.topic], _Immediate())
             for user_id, reply in alert.supervisors:
@@ -424,18 +432,6 @@ class StaffGateway:
                 except (TelegramBadRequest, TelegramForbiddenError) as exc:
                     log.warning("supervisor %s not alerted: %s", user_id, exc.message)
         return alerts
-
-    async def sla_watcher(self, bot: Bot, interval: float | None = None) -> None:
-        """Run `run_sla_check` forever, every ``interval`` seconds (cancel to stop)."""
-        every = interval or self.services.settings.staff.sla_check_seconds
-        while True:
-            try:
-                await self.run_sla_check(bot)
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # the watcher must survive a bad pass; it is logged
-                log.exception("SLA check failed")
-            await asyncio.sleep(every)
 
 
 class _Immediate(list[Callable[[], None]]):

@@ -9,8 +9,9 @@ Map of this module:
   worker holds the same update, 500 when handling failed (Telegram retries).
 * `WebhookWorker` - the process: HTTP server first (so /healthz answers at once), then the
   database is prepared in the background with backoff (a down database never crash-loops the
-  worker), the leader campaign (housekeeping and scheduled jobs in exactly one process), and a
-  graceful shutdown that stops accepting, finishes in-flight updates, then closes everything.
+  worker), then the helpers shared with polling mode (`bot.care_runtime.BotRuntime`: the
+  leader campaign, the content watch, the staff outbox), and a graceful shutdown that stops
+  accepting, then lets the runtime finish in-flight updates, drain queues and close everything.
 * Routes: ``POST {WEBHOOK_PATH}``, ``GET /healthz`` (process alive), ``GET /readyz`` (database
   and Redis answer), ``GET /metrics`` (Prometheus text format).
 """
@@ -31,15 +32,11 @@ from pydantic import ValidationError
 from redis.exceptions import RedisError
 
 from bot.app import build_bot, build_dispatcher
-from bot.broadcast import telegram_send
+from bot.care_runtime import DRAIN_SECONDS, BotRuntime
 from bot.middlewares import InFlightMiddleware, UpdateBusy
 from bot.telemetry import instrument_bot
-from care.care_tasks import post_care_tasks
-from care.housekeeping import start_housekeeping
 from care.leader import LeaderLock
-from care.leadership import StopFn, build_leader_lock, run_as_leader
-from care.metrics import CONTENT_TYPE_LATEST, counting_send
-from care.scheduler import CareScheduler
+from care.metrics import CONTENT_TYPE_LATEST
 from care.services import Services, build_services
 from care.settings import Settings
 
@@ -47,8 +44,6 @@ __all__ = ["CareRequestHandler", "WebhookWorker", "build_app", "serve"]
 
 log = logging.getLogger("carebot.webhook")
 
-#: How long shutdown waits for updates already being handled (Telegram waits ~60 s anyway).
-DRAIN_SECONDS = 30.0
 #: Readiness probes must answer quickly even when a dependency hangs.
 PROBE_TIMEOUT = 2.0
 
@@ -142,13 +137,14 @@ class WebhookWorker:
         self.services = services or build_services(settings)
         self.bot = instrument_bot(bot or build_bot(settings), self.services.metrics)
         self.dispatcher: Dispatcher = build_dispatcher(self.services, dedup=True)
+        # Leader duties, content watch, staff outbox: the same helpers as `carebot run`.
+        self.runtime = BotRuntime(
+            self.bot, self.services, self.dispatcher, leader=leader, lock=leader_lock
+        )
         self.upgrade = upgrade
-        self.leader = leader
-        self.leader_lock = leader_lock
         self.prepared = asyncio.Event()
         self.stopping = False
-        self._tasks: list[asyncio.Task[None]] = []
-        self._leader_stop = asyncio.Event()
+        self._prepare_task: asyncio.Task[None] | None = None
         self._runner: web.AppRunner | None = None
 
     @property
@@ -170,7 +166,7 @@ class WebhookWorker:
         )
         await site.start()
         bound = int(self._runner.addresses[0][1])
-        self._tasks.append(asyncio.create_task(self._prepare(), name="carebot-prepare"))
+        self._prepare_task = asyncio.create_task(self._prepare(), name="carebot-prepare")
         log.warning("webhook worker listening on port %d", bound)
         return bound
 
@@ -191,46 +187,22 @@ class WebhookWorker:
         if self.stopping:
             return
         self.prepared.set()
-        if self.leader:
-            lock = self.leader_lock or build_leader_lock(
-                self.settings, self.services.database, self.services.redis
-            )
-            self._tasks.append(
-                asyncio.create_task(
-                    run_as_leader(
-                        lock,
-                        self._on_elected,
-                        self._leader_stop,
-                        poll=self.settings.leader_poll_seconds,
-                        metrics=self.services.metrics,
-                    ),
-                    name="carebot-leader",
-                )
-            )
-
-    async def _on_elected(self, term: int) -> StopFn:
-        log.warning("this worker is the leader (term %d): running scheduled jobs", term)
-        return await start_leader_work(self.bot, self.services, term)
+        self.runtime.start()
 
     async def stop(self) -> None:
-        """Stop accepting, finish in-flight updates, step down as leader, close everything."""
+        """Stop accepting, then the shared graceful shutdown (`BotRuntime.aclose`)."""
         self.stopping = True
-        self._leader_stop.set()
         if self._runner is not None:
             # Closes the listening socket first, then waits up to shutdown_timeout for the
             # request handlers already running (each one is an update being processed).
             await self._runner.cleanup()
             self._runner = None
-        if not await self.inflight.drain(DRAIN_SECONDS):
-            log.error("%d updates still running after %ss", self.inflight.active, DRAIN_SECONDS)
-        for task in self._tasks:
+        if self._prepare_task is not None:
             try:
-                await asyncio.wait_for(task, DRAIN_SECONDS)
+                await asyncio.wait_for(self._prepare_task, DRAIN_SECONDS)
             except TimeoutError:
-                log.error("background task %s did not stop in time", task.get_name())
-        await self.dispatcher.fsm.close()
-        await self.services.aclose()
-        await self.bot.session.close()
+                log.error("database preparation did not stop in time")
+        await self.runtime.aclose()
 
     # -- probes -------------------------------------------------------------------------
 
@@ -294,53 +266,15 @@ async def serve(
 
 
 async def run_leader_only(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
-    """`carebot webhook scheduler`: no HTTP, only the leader campaign and its jobs."""
+    """`carebot webhook scheduler`: no HTTP, only the leader campaign and its duties."""
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     services = build_services(settings)
-    bot = instrument_bot(build_bot(settings), services.metrics)
+    runtime = BotRuntime(instrument_bot(build_bot(settings), services.metrics), services)
     try:
-        lock = build_leader_lock(settings, services.database, services.redis)
-
-        async def on_elected(term: int) -> StopFn:
-            log.warning("this process is the leader (term %d): running scheduled jobs", term)
-            return await start_leader_work(bot, services, term)
-
-        await run_as_leader(
-            lock, on_elected, stop, poll=settings.leader_poll_seconds, metrics=services.metrics
-        )
+        runtime.start()
+        await stop.wait()
     finally:
-        await services.aclose()
-        await bot.session.close()
-
-
-async def start_leader_work(bot: Bot, services: Services, term: int) -> StopFn:
-    """Everything exactly one process runs: housekeeping and the care scheduler (campaigns,
-    birthdays), the latter stamped with the fencing term. Returns how to stop both."""
-    stop_housekeeping = await start_housekeeping(services, term)
-
-    send = counting_send(telegram_send(bot), services.metrics)
-
-    async def before(campaign_id: int) -> None:
-        await post_care_tasks(services, campaign_id, send)
-
-    scheduler = CareScheduler(services, send, before_campaign=before)
-    started = False
-    try:
-        await scheduler.start(term)
-        started = True
-    except Exception:  # housekeeping still runs; the error is visible and retried next term
-        log.exception("the care scheduler failed to start")
-
-    async def stop() -> None:
-        if started:
-            try:
-                await scheduler.stop()
-            except Exception:  # stopping must never keep the lock from being released
-                log.exception("the care scheduler failed to stop cleanly")
-        await stop_housekeeping()
-
-    return stop
-
+        await runtime.aclose()

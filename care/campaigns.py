@@ -41,6 +41,9 @@ __all__ = [
     "default_window",
 ]
 
+#: Ledger rows built and written per slice when scheduling.
+_LEDGER_SLICE = 5000
+
 #: Sample customer per language for previews (the renderer escapes them like real names).
 _SAMPLE = {
     "zh-Hans": {"surname": "梁", "title": "小姐", "first_name": "小梅"},
@@ -270,22 +273,27 @@ class CampaignDesk:
             raise CampaignError(preview.problems)
         members = await self._audience(campaign)
         now = self.clock()
-        rows: list[dict[str, Any]] = []
         gold: list[int] = []
-        for member in members:
-            reason = self._skip_reason(campaign, member)
-            rows.append({
-                "campaign_id": campaign.id,
-                "customer_id": member.customer_id,
-                "chat_id": member.telegram_id,
-                "tier": member.tier,
-                "status": DeliveryStatus.SKIPPED if reason else DeliveryStatus.PENDING,
-                "error": reason,
-            })
-            if reason is None and member.tier is Tier.GOLD:
-                gold.append(member.customer_id)
         async with self.database.transaction() as session:
-            await DeliveryRepo(session).materialize(rows)
+            ledger = DeliveryRepo(session)
+            # Row dicts are built and written a slice at a time: 100,000 of them at once
+            # would cost ~50 MB on top of the audience (one transaction all the same).
+            for start in range(0, len(members), _LEDGER_SLICE):
+                rows: list[dict[str, Any]] = []
+                for member in members[start:start + _LEDGER_SLICE]:
+                    reason = self._skip_reason(campaign, member)
+                    rows.append({
+                        "campaign_id": campaign.id,
+                        "customer_id": member.customer_id,
+                        "chat_id": member.telegram_id,
+                        "tier": member.tier,
+                        "status": DeliveryStatus.SKIPPED if reason else DeliveryStatus.PENDING,
+                        "error": reason,
+                    })
+                    if reason is None and member.tier is Tier.GOLD:
+                        gold.append(member.customer_id)
+                await ledger.materialize(rows)
+            del members
             if gold and self.settings.care.gold_personal_call:
                 await CareTaskRepo(session).ensure([
                     {"campaign_id": campaign.id, "customer_id": cid,

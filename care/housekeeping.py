@@ -6,12 +6,11 @@ dedup table stays small. Started by `care.leadership.run_as_leader` in exactly o
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from datetime import timedelta
 
 from care.leadership import StopFn
+from care.periodic import start_periodic
 from care.services import Services
 from storage import UpdateLedgerRepo
 
@@ -31,26 +30,10 @@ async def prune_processed_updates(services: Services) -> int:
 
 async def start_housekeeping(services: Services, term: int, *, every: float = 3600.0) -> StopFn:
     """Run the periodic jobs until the returned function is awaited."""
-    stop = asyncio.Event()
 
-    async def loop() -> None:
-        while not stop.is_set():
-            try:
-                pruned = await prune_processed_updates(services)
-                if pruned:
-                    log.info("term %d: pruned %d processed update ids", term, pruned)
-            except Exception:  # a failed round is retried next time; the leader must not die
-                log.exception("housekeeping round failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), every)
+    async def prune() -> None:
+        pruned = await prune_processed_updates(services)
+        if pruned:
+            log.info("term %d: pruned %d processed update ids", term, pruned)
 
-    task = asyncio.create_task(loop(), name="carebot-housekeeping")
-
-    async def stop_it() -> None:
-        stop.set()
-        try:
-            await asyncio.wait_for(task, 10)
-        except TimeoutError:
-            task.cancel()
-
-    return stop_it
+    return start_periodic("housekeeping", every, prune)

@@ -3,7 +3,8 @@
 `LeaderLock` is the interface; `FileLeaderLock` implements it for the embedded default (one
 machine, SQLite) with an `fcntl` lock on a file in the data folder, which the kernel releases
 when the holder dies - even on kill -9. The production deployment adds PostgreSQL-advisory or
-Redis implementations of the same protocol.
+Redis implementations of the same protocol; `care.leadership` chooses one and runs the leader
+loop (`run_as_leader`) for both `carebot run` and `carebot webhook`.
 
 Fencing: each successful acquisition gets a token larger than every earlier one (stored in
 the lock file), so work stamped with a stale token can be recognised.
@@ -11,18 +12,13 @@ the lock file), so work stamped with a stale token can be recognised.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import fcntl
-import logging
 import os
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-__all__ = ["FileLeaderLock", "LeaderLock", "lead_while_possible"]
-
-log = logging.getLogger("carebot.leader")
+__all__ = ["FileLeaderLock", "LeaderLock"]
 
 
 @runtime_checkable
@@ -95,32 +91,3 @@ class FileLeaderLock:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
         os.close(self._fd)
         self._fd, self._token = None, None
-
-
-async def lead_while_possible(
-    lock: LeaderLock,
-    start: Callable[[int], Awaitable[None]],
-    stop: Callable[[], Awaitable[None]],
-    *,
-    retry_seconds: float = 10.0,
-    renew_seconds: float = 5.0,
-    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-) -> None:
-    """Forever: become leader when possible, `start(token)` the leader's work, renew, and
-    `stop()` it the moment leadership is lost. Cancel the task to end (stops and releases)."""
-    try:
-        while True:
-            if not await lock.acquire():
-                await sleep(retry_seconds)
-                continue
-            token = lock.fencing_token or 0
-            log.info("became the leader (fencing token %s): starting the scheduler", token)
-            await start(token)
-            try:
-                while await lock.renew():
-                    await sleep(renew_seconds)
-                log.warning("lost leadership: stopping the scheduler")
-            finally:
-                await stop()
-    finally:
-        await lock.release()

@@ -14,7 +14,7 @@ customer.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -542,13 +542,19 @@ class StaffDesk:
 
     # -- flood control ------------------------------------------------------------------
 
-    def flood_check(self, telegram_id: int, language: str) -> tuple[bool, Reply | None]:
-        """(process?, notice): the first message over the limit gets one polite notice."""
+    async def flood_check(
+        self, telegram_id: int, language: Callable[[], Awaitable[str]]
+    ) -> tuple[bool, Reply | None]:
+        """(process?, notice): the first message over the limit gets one polite notice.
+
+        `language` is asked only for that notice: looking the customer up on every message
+        would cost a query per update for a reply that is almost never sent.
+        """
         verdict = self.flood.check(telegram_id, self.clock())
         if verdict == "pass":
             return True, None
         if verdict == "notify":
-            return False, Reply(self.renderer.render("flood.notice", language, {}))
+            return False, Reply(self.renderer.render("flood.notice", await language(), {}))
         return False, None
 
     # -- SLA watcher --------------------------------------------------------------------

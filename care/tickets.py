@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from enum import Enum
 
 from care.business_hours import BusinessCalendar
 from care.settings import Settings
@@ -18,6 +19,12 @@ from storage import Customer, Ticket
 __all__ = ["TicketDesk"]
 
 _PRIORITY = {"complaint": "high", "inquiry": "normal", "feedback": "low"}
+
+
+class _Unknown(Enum):
+    """`open_or_reuse(current=...)` default: the caller has not looked the open ticket up."""
+
+    LOOK_UP = "look up"
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,15 +46,22 @@ class TicketDesk:
         now: datetime,
         *,
         any_kind: bool = False,
+        current: Ticket | _Unknown | None = _Unknown.LOOK_UP,
     ) -> tuple[Ticket, bool]:
         """The customer's open ticket of this kind, else a new one; `True` when created.
 
         A customer who writes three angry messages gets one ticket, not three: later
         messages join the ticket already being handled. `any_kind`: asking for a person
         joins whatever case is open (one customer, one topic in the staff group).
+        `current`: the customer's open ticket (or None) when the caller already looked it up
+        in this transaction - the conversation does, and one query per turn is enough.
         """
         assert customer.id is not None, "repositories flush new rows"
-        existing = await repos.tickets.open_for_customer(customer.id)
+        existing = (
+            await repos.tickets.open_for_customer(customer.id)
+            if isinstance(current, _Unknown)
+            else current
+        )
         if existing is not None and (any_kind or existing.kind == kind):
             return existing, False
         sla = self.settings.sla[kind]

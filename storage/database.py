@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -112,6 +112,27 @@ class Database:
         raises."""
         async with self._sessionmaker()() as session, session.begin():
             yield session
+
+    @contextmanager
+    def statement_counter(self) -> Iterator[list[str]]:
+        """Record every SQL statement this engine sends while the block runs.
+
+        For the tests and the load benchmark that pin how many database round trips an
+        update costs. Counted: every statement through a cursor, including SQLite's
+        ``BEGIN IMMEDIATE`` (see ``_configure_sqlite``); not counted: the driver's own
+        transaction calls (COMMIT on both backends, asyncpg's BEGIN).
+        """
+        statements: list[str] = []
+
+        def record(*args: Any) -> None:
+            statements.append(str(args[2]))  # (conn, cursor, statement, params, context, many)
+
+        target = self.engine.sync_engine
+        event.listen(target, "before_cursor_execute", record)
+        try:
+            yield statements
+        finally:
+            event.remove(target, "before_cursor_execute", record)
 
     async def upgrade(self, revision: str = "heads") -> None:
         """Run the Alembic migrations up to ``revision`` (default: every branch's newest).

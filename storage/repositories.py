@@ -4,10 +4,11 @@ the unit of work (one per Telegram update) belongs to the caller."""
 from __future__ import annotations
 
 import builtins
+import functools
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import bindparam, case, func, or_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
@@ -41,6 +42,67 @@ def _upsert_insert(session: AsyncSession, entity: type[Any]) -> Any:
     raise NotImplementedError(f"upsert not implemented for {dialect}")
 
 
+@functools.lru_cache(maxsize=32)
+def _customer_upsert(dialect: str, *, with_language: bool, written: bool, contact: bool) -> Any:
+    """The customer upsert for one combination of options, built once per process.
+
+    Built from bind parameters and reused: constructing this statement costs about as much
+    as executing it (SQLAlchemy expression building in Python), and it runs once per update.
+    """
+    values: dict[str, Any] = {
+        name: bindparam(name)
+        for name in (
+            "telegram_id",
+            "first_name",
+            "last_name",
+            "username",
+            "created_at",
+            "updated_at",
+            "last_contact_at",
+        )
+    }
+    if with_language:
+        values["language"] = bindparam("language")
+    if dialect not in ("postgresql", "sqlite"):
+        raise NotImplementedError(f"upsert not implemented for {dialect}")
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = insert(Customer).values(**values)
+    new = stmt.excluded
+    set_: dict[str, Any] = {
+        "first_name": new.first_name,
+        "last_name": new.last_name,
+        "username": new.username,
+    }
+    changed = or_(
+        col(Customer.first_name).is_distinct_from(new.first_name),
+        col(Customer.last_name).is_distinct_from(new.last_name),
+        col(Customer.username).is_distinct_from(new.username),
+    )
+    if written:
+        set_["language"] = new.language
+        changed = or_(changed, col(Customer.language).is_distinct_from(new.language))
+    if contact:
+        set_["last_contact_at"] = new.last_contact_at
+        set_["updated_at"] = new.updated_at
+    else:
+        # Without a contact stamp, updated_at moves only when something changed.
+        set_["updated_at"] = case((changed, new.updated_at), else_=col(Customer.updated_at))
+    return stmt.on_conflict_do_update(index_elements=["telegram_id"], set_=set_).returning(Customer)
+
+
+@functools.lru_cache(maxsize=1)
+def _open_ticket_query() -> Any:
+    """The customer's latest unfinished ticket (``:customer_id``), built once per process
+    (it runs on every customer message; building it costs more than running it)."""
+    return (
+        select(Ticket)
+        .where(col(Ticket.customer_id) == bindparam("customer_id"))
+        .where(col(Ticket.status).not_in(_FINISHED))
+        .order_by(col(Ticket.created_at).desc(), col(Ticket.id).desc())
+        .limit(1)
+    )
+
+
 def format_ticket_number(day: date, seq: int) -> str:
     """``C-YYYYMMDD-NNNN`` (the sequence widens past 9999 rather than wrapping)."""
     return f"C-{day:%Y%m%d}-{seq:04d}"
@@ -68,49 +130,49 @@ class CustomerRepo:
         last_name: str | None = None,
         username: str | None = None,
         language: str | None = None,
+        *,
+        written_language: str | None = None,
+        contact_at: datetime | None = None,
     ) -> Customer:
-        """Create the customer or refresh the names Telegram reports.
+        """Create the customer or refresh the names Telegram reports, in one statement.
 
         Only Telegram-owned fields are updated; ``surname``, ``title``, ``tier`` and the rest
         come from the CRM import and are never touched. ``language`` is used only when
         creating: afterwards the customer's own choice (``set_language``) wins over the
-        client's UI language.
+        client's UI language. ``written_language`` is the language the customer just wrote
+        in (when the text says): it replaces the stored one, and ``language`` for a new row.
+        ``contact_at`` also stamps ``last_contact_at`` (and ``updated_at``), like
+        ``touch_contact``.
+
+        One ``INSERT ... ON CONFLICT DO UPDATE ... RETURNING`` instead of select, insert,
+        re-select and updates: every customer message starts here, and on SQLite each
+        statement is several thread hops (aiosqlite). It is also race-free: two updates
+        from a new user both land on the one row.
         """
-        customer = await self.get_by_telegram_id(telegram_id)
-        if customer is None:
-            # Two updates from a new user can race; ON CONFLICT DO NOTHING lets the loser
-            # fall through to the row the winner created instead of failing on the unique key.
-            now = utcnow()
-            values: dict[str, Any] = {
-                "telegram_id": telegram_id,
-                "first_name": first_name,
-                "last_name": last_name,
-                "username": username,
-                "created_at": now,
-                "updated_at": now,
-            }
-            if language:
-                values["language"] = language
-            stmt = (
-                _upsert_insert(self.session, Customer)
-                .values(**values)
-                .on_conflict_do_nothing(index_elements=["telegram_id"])
-            )
-            await self.session.execute(stmt)
-            customer = await self.get_by_telegram_id(telegram_id)
-            if customer is None:  # pragma: no cover - the row exists after the insert
-                raise RuntimeError(f"customer {telegram_id} vanished after insert")
-            return customer
-        if (customer.first_name, customer.last_name, customer.username) != (
-            first_name,
-            last_name,
-            username,
-        ):
-            customer.first_name = first_name
-            customer.last_name = last_name
-            customer.username = username
-            customer.updated_at = utcnow()
-            await self.session.flush()
+        now = utcnow()
+        params: dict[str, Any] = {
+            "telegram_id": telegram_id,
+            "first_name": first_name,
+            "last_name": last_name,
+            "username": username,
+            "created_at": now,
+            "updated_at": contact_at or now,
+            "last_contact_at": contact_at,
+        }
+        if written_language or language:
+            params["language"] = written_language or language
+        stmt = _customer_upsert(
+            self.session.get_bind().dialect.name,
+            with_language="language" in params,
+            written=bool(written_language),
+            contact=contact_at is not None,
+        )
+        # populate_existing: a Customer already in this session's identity map is refreshed
+        # from the returned row instead of shadowing it.
+        result = await self.session.scalars(
+            stmt, params, execution_options={"populate_existing": True}
+        )
+        customer: Customer = result.one()
         return customer
 
     async def set_language(self, customer: Customer, language: str) -> None:
@@ -137,6 +199,40 @@ class MessageRepo:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
+    def add(
+        self,
+        *,
+        customer_id: int,
+        direction: Direction | str,
+        content_type: ContentType | str,
+        text: str | None = None,
+        intent: str | None = None,
+        score: float | None = None,
+        script_id: str | None = None,
+        script_version: str | None = None,
+        telegram_message_id: int | None = None,
+        ticket_id: int | None = None,
+        now: datetime | None = None,
+    ) -> MessageLog:
+        """Queue a log row without a round trip: it is written by the session's next flush
+        (any later query, or the commit), batched with the turn's other rows into one
+        ``INSERT``. Its ``id`` is None until then; set ``ticket_id`` before that flush."""
+        message = MessageLog(
+            customer_id=customer_id,
+            ticket_id=ticket_id,
+            direction=Direction(direction),
+            content_type=ContentType(content_type),
+            text=text,
+            intent=intent,
+            score=score,
+            script_id=script_id,
+            script_version=script_version,
+            telegram_message_id=telegram_message_id,
+            created_at=now or utcnow(),
+        )
+        self.session.add(message)
+        return message
+
     async def log(
         self,
         *,
@@ -152,20 +248,20 @@ class MessageRepo:
         ticket_id: int | None = None,
         now: datetime | None = None,
     ) -> MessageLog:
-        message = MessageLog(
+        """`add` and flush at once (the row has its ``id`` on return)."""
+        message = self.add(
             customer_id=customer_id,
-            ticket_id=ticket_id,
-            direction=Direction(direction),
-            content_type=ContentType(content_type),
+            direction=direction,
+            content_type=content_type,
             text=text,
             intent=intent,
             score=score,
             script_id=script_id,
             script_version=script_version,
             telegram_message_id=telegram_message_id,
-            created_at=now or utcnow(),
+            ticket_id=ticket_id,
+            now=now,
         )
-        self.session.add(message)
         await self.session.flush()
         return message
 
@@ -268,13 +364,7 @@ class TicketRepo:
 
     async def open_for_customer(self, customer_id: int) -> Ticket | None:
         """The customer's latest ticket that is neither resolved nor closed."""
-        result = await self.session.scalars(
-            select(Ticket)
-            .where(col(Ticket.customer_id) == customer_id)
-            .where(col(Ticket.status).not_in(_FINISHED))
-            .order_by(col(Ticket.created_at).desc(), col(Ticket.id).desc())
-            .limit(1)
-        )
+        result = await self.session.scalars(_open_ticket_query(), {"customer_id": customer_id})
         return result.first()
 
     async def set_status(self, ticket: Ticket, status: TicketStatus | str, now: datetime) -> None:

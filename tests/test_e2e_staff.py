@@ -170,6 +170,10 @@ async def test_sla_warning_and_breach_with_time_travel(tmp_path: Path) -> None:
         env.clock.advance(minutes=6)
         [breach] = await env.gateway.run_sla_check(env.bot)
         assert breach.kind == "sla_breach"
+        breaches = env.services.metrics.sample(
+            "carebot_sla_breaches_total", {"deadline": "first_response"}
+        )
+        assert breaches == 1  # counted once, at the breach (not at the warning)
         await env.settle()
         topic = [
             c.params["text"]

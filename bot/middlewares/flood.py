@@ -31,9 +31,19 @@ class FloodMiddleware(BaseMiddleware):
             return await handler(event, data)
         services: Services = data["services"]
         repos: Repos = data["repos"]
-        customer = await repos.customers.get_by_telegram_id(event.from_user.id)
-        language = customer.language if customer else services.settings.default_language
-        process, notice = services.staff.flood_check(event.from_user.id, language)
+        telegram_id = event.from_user.id
+        # Start the update's transaction before judging (no extra statement: the handler
+        # would begin it anyway). On SQLite that takes the write lock, so one customer's
+        # concurrent updates are judged in the order they then run and commit - the notice
+        # follows the replies to the messages before it.
+        await repos.session.connection()
+
+        async def language() -> str:
+            # Only for the notice: a lookup per message would be a query on every update.
+            customer = await repos.customers.get_by_telegram_id(telegram_id)
+            return customer.language if customer else services.settings.default_language
+
+        process, notice = await services.staff.flood_check(telegram_id, language)
         if process:
             return await handler(event, data)
         if notice is not None:

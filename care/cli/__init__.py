@@ -25,7 +25,10 @@ from care.cli import (
 __all__ = ["app"]
 
 app = typer.Typer(
-    help="carebot: a customer-care bot for Telegram (FAQ answers, complaint tickets, care greetings).",
+    help=(
+        "carebot: a customer-care bot for Telegram (FAQ answers, complaint tickets, "
+        "care greetings)."
+    ),
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )

@@ -143,11 +143,20 @@ def load(
     markdown = bench.render_markdown(
         rows,
         "## Load (`carebot bench load`)\n\n" + report.machine_line() + "\n\n"
-        "In-process rows: one update at a time through `Dispatcher.feed_update` with a null Bot "
-        "API session (no network), so latency is carebot's own cost; 'vs echo' = updates/s "
-        "divided by the bare aiogram echo bot's in the same run. The 2-worker row is two "
-        "`carebot webhook serve` processes on PostgreSQL + Redis fed over HTTP by the bench "
-        "process, which also plays the Bot API (all on the same machine).",
+        "In-process rows feed `Dispatcher.feed_update` through the real routers, matcher, "
+        "renderer and database writes; each carebot row's 'vs echo' = its updates/s divided by "
+        "the bare aiogram echo bot's measured the same way in the same run. *Null session*: "
+        "the Bot API answers in-process, so the echo bot measures only aiogram's dispatch "
+        "(no real bot runs like that). *HTTP fake*: both bots send every reply to the loopback "
+        "fake Bot API (tests/fakes/bot_api.py, in a child process) - one update at a time, or "
+        "as polling/webhook process them: 200 chats at once, each chat's updates in order. "
+        "Latency runs from an update's start (after its chat's previous one) to its end; with "
+        "200 chats at once it includes queueing for the CPU behind the other chats. SQL "
+        "statements / update are counted with a cursor-execute hook (SQLite's BEGIN "
+        "IMMEDIATE included; COMMIT not). The "
+        "2-worker row is two `carebot webhook serve` processes on PostgreSQL + Redis fed over "
+        "HTTP by the bench process, which also plays the Bot API (all on the same machine)."
+        + bench.explain(rows),
     )
     typer.echo(markdown)
     if write:
