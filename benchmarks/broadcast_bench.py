@@ -52,8 +52,9 @@ def _serve(port_queue: Any, stop_event: Any) -> None:
                 chat = int(call.params["chat_id"])
                 self.per_chat[chat] = self.per_chat.get(chat, 0) + 1
 
-        def _compose(self, chat_id: int, params: dict[str, Any], content: dict[str, Any]
-                     ) -> dict[str, Any]:
+        def _compose(
+            self, chat_id: int, params: dict[str, Any], content: dict[str, Any]
+        ) -> dict[str, Any]:
             message = super()._compose(chat_id, params, content)
             self._messages.pop(chat_id, None)
             return message
@@ -65,8 +66,11 @@ def _serve(port_queue: Any, stop_event: Any) -> None:
                 if params.get("reset"):
                     self.per_chat.clear()
                 counts = list(self.per_chat.values())
-                return {"chats": len(counts), "messages": sum(counts),
-                        "duplicates": sum(n - 1 for n in counts if n > 1)}
+                return {
+                    "chats": len(counts),
+                    "messages": sum(counts),
+                    "duplicates": sum(n - 1 for n in counts if n > 1),
+                }
 
             table["benchStats"] = stats
             return table
@@ -99,7 +103,9 @@ def _settings(db_url: str, api_url: str, *, rate: float, paid: bool) -> Any:
     from care.settings import load_settings
 
     settings = load_settings(
-        database_url=db_url, telegram_api_url=api_url, bot_token=TOKEN,
+        database_url=db_url,
+        telegram_api_url=api_url,
+        bot_token=TOKEN,
         business_name="Bench Shop",
     )
     settings.care.rate_per_second = min(rate, 30.0)
@@ -110,8 +116,9 @@ def _settings(db_url: str, api_url: str, *, rate: float, paid: bool) -> Any:
     return settings
 
 
-async def _prepare(db_url: str, api_url: str, n: int, *, rate: float, paid: bool,
-                   first_id: int) -> int:
+async def _prepare(
+    db_url: str, api_url: str, n: int, *, rate: float, paid: bool, first_id: int
+) -> int:
     """A database with `n` customers and a scheduled campaign; returns its id."""
     from care.campaigns import CampaignDesk
     from care.services import utc_now
@@ -127,15 +134,26 @@ async def _prepare(db_url: str, api_url: str, n: int, *, rate: float, paid: bool
         await database.upgrade()
         for start in range(0, n, 5000):
             rows = [
-                {"telegram_id": first_id + i, "first_name": f"客户{i}",
-                 "surname": _SURNAMES[i % len(_SURNAMES)], "title": _TITLES[i % 3],
-                 "language": "zh-Hans", "timezone": "Asia/Shanghai"}
+                {
+                    "telegram_id": first_id + i,
+                    "first_name": f"客户{i}",
+                    "surname": _SURNAMES[i % len(_SURNAMES)],
+                    "title": _TITLES[i % 3],
+                    "language": "zh-Hans",
+                    "timezone": "Asia/Shanghai",
+                }
                 for i in range(start, min(n, start + 5000))
             ]
             async with database.transaction() as session:
                 await ProfileRepo(session).bulk_upsert(rows)
-        desk = CampaignDesk(settings=settings, database=database, library=library, guard=guard,
-                            renderer=Renderer(library, guard), clock=utc_now)
+        desk = CampaignDesk(
+            settings=settings,
+            database=database,
+            library=library,
+            guard=guard,
+            renderer=Renderer(library, guard),
+            clock=utc_now,
+        )
         campaign = await desk.create("spring_festival", paid=paid)
         assert campaign.id is not None
         await desk.send_now(campaign.id)
@@ -144,9 +162,16 @@ async def _prepare(db_url: str, api_url: str, n: int, *, rate: float, paid: bool
         await database.dispose()
 
 
-async def _send(db_url: str, api_url: str, campaign_id: int, *, rate: float, paid: bool,
-                on_batch: Callable[[Any], None] | None = None,
-                stamps: list[float] | None = None) -> Any:
+async def _send(
+    db_url: str,
+    api_url: str,
+    campaign_id: int,
+    *,
+    rate: float,
+    paid: bool,
+    on_batch: Callable[[Any], None] | None = None,
+    stamps: list[float] | None = None,
+) -> Any:
     """Run the sender as `carebot campaign send` does: the lean Bot API transport (no
     aiogram) and the lean campaign services (no intent engine)."""
     from bot.bot_api_transport import BotApiTransport
@@ -171,18 +196,19 @@ async def _send(db_url: str, api_url: str, campaign_id: int, *, rate: float, pai
         await services.aclose()
 
 
-def _child_prepare(db_url: str, api_url: str, n: int, rate: float, paid: bool, first_id: int
-                   ) -> tuple[int, float]:
+def _child_prepare(
+    db_url: str, api_url: str, n: int, rate: float, paid: bool, first_id: int
+) -> tuple[int, float]:
     """`_prepare` in a child process: importing customers and scheduling the campaign are
     separate commands in production (`customers import`, `campaign schedule`), so their
     memory is reported apart from the send's. Returns (campaign id, its ru_maxrss MB)."""
-    campaign_id = asyncio.run(_prepare(db_url, api_url, n, rate=rate, paid=paid,
-                                       first_id=first_id))
+    campaign_id = asyncio.run(_prepare(db_url, api_url, n, rate=rate, paid=paid, first_id=first_id))
     return campaign_id, _high_water_mb()
 
 
-async def _prepare_apart(db_url: str, api_url: str, n: int, *, rate: float, paid: bool,
-                         first_id: int) -> tuple[int, float]:
+async def _prepare_apart(
+    db_url: str, api_url: str, n: int, *, rate: float, paid: bool, first_id: int
+) -> tuple[int, float]:
     from concurrent.futures import ProcessPoolExecutor
 
     with ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("spawn")) as pool:
@@ -247,11 +273,20 @@ def _heavy_modules() -> str:
     return ", ".join(loaded) or "none"
 
 
-async def _throughput(api_url: str, work: Path, n: int, rate: float, paid: bool, name: str,
-                      first_id: int, log: Callable[[str], None]) -> BenchResult:
+async def _throughput(
+    api_url: str,
+    work: Path,
+    n: int,
+    rate: float,
+    paid: bool,
+    name: str,
+    first_id: int,
+    log: Callable[[str], None],
+) -> BenchResult:
     db_url = f"sqlite+aiosqlite:///{work / (name + '.db')}"
-    campaign_id, prepare_rss = await _prepare_apart(db_url, api_url, n, rate=rate, paid=paid,
-                                                    first_id=first_id)
+    campaign_id, prepare_rss = await _prepare_apart(
+        db_url, api_url, n, rate=rate, paid=paid, first_id=first_id
+    )
     await _stats(api_url, reset=True)
     baseline = _rss_mb()
     peak = baseline
@@ -266,24 +301,35 @@ async def _throughput(api_url: str, work: Path, n: int, rate: float, paid: bool,
     log(f"{name}: sending {n:,} at {rate:g}/s ...")
     stamps: list[float] = []
     start = time.perf_counter()
-    await _send(db_url, api_url, campaign_id, rate=rate, paid=paid, on_batch=sample,
-                stamps=stamps)
+    await _send(db_url, api_url, campaign_id, rate=rate, paid=paid, on_batch=sample, stamps=stamps)
     elapsed = time.perf_counter() - start
     stats = await _stats(api_url)
     peak = max(peak, _rss_mb())
     # Rate between the first and the last accepted message: start-up and the final ledger
     # write are not sending time.
     achieved = (len(stamps) - 1) / (stamps[-1] - stamps[0]) if len(stamps) > 1 else 0.0
-    return BenchResult(name, n, rate, achieved, peak, baseline, stats["duplicates"],
-                       stats["messages"], f"{elapsed:.1f} s in all", _high_water_mb(),
-                       prepare_rss)
+    return BenchResult(
+        name,
+        n,
+        rate,
+        achieved,
+        peak,
+        baseline,
+        stats["duplicates"],
+        stats["messages"],
+        f"{elapsed:.1f} s in all",
+        _high_water_mb(),
+        prepare_rss,
+    )
 
 
-async def _crash(api_url: str, work: Path, n: int, rate: float, log: Callable[[str], None]
-                 ) -> tuple[BenchResult, dict[str, int]]:
+async def _crash(
+    api_url: str, work: Path, n: int, rate: float, log: Callable[[str], None]
+) -> tuple[BenchResult, dict[str, int]]:
     db_url = f"sqlite+aiosqlite:///{work / 'crash.db'}"
-    campaign_id, _ = await _prepare_apart(db_url, api_url, n, rate=rate, paid=True,
-                                          first_id=30_000_000)
+    campaign_id, _ = await _prepare_apart(
+        db_url, api_url, n, rate=rate, paid=True, first_id=30_000_000
+    )
     await _stats(api_url, reset=True)
     ctx = mp.get_context("spawn")
     child = ctx.Process(target=_child_send, args=(db_url, api_url, campaign_id, rate))
@@ -315,13 +361,22 @@ async def _crash(api_url: str, work: Path, n: int, rate: float, log: Callable[[s
         "server_messages": stats["messages"],
         "server_chats": stats["chats"],
     }
-    result = BenchResult("kill -9 + resume", n, rate, report.sent_now / max(elapsed, 1e-9),
-                         _rss_mb(), _rss_mb(), stats["duplicates"], stats["messages"])
+    result = BenchResult(
+        "kill -9 + resume",
+        n,
+        rate,
+        report.sent_now / max(elapsed, 1e-9),
+        _rss_mb(),
+        _rss_mb(),
+        stats["duplicates"],
+        stats["messages"],
+    )
     return result, info
 
 
-async def run_all(quick: bool, log: Callable[[str], None]) -> tuple[list[BenchResult],
-                                                                     dict[str, int]]:
+async def run_all(
+    quick: bool, log: Callable[[str], None]
+) -> tuple[list[BenchResult], dict[str, int]]:
     big, small, crash_n = (10_000, 1_000, 2_000) if quick else (100_000, 10_000, 20_000)
     ctx = mp.get_context("spawn")
     port_queue = ctx.Queue()
@@ -333,10 +388,10 @@ async def run_all(quick: bool, log: Callable[[str], None]) -> tuple[list[BenchRe
         with tempfile.TemporaryDirectory(prefix="carebot-bench-") as tmp:
             work = Path(tmp)
             results = [
-                await _throughput(api_url, work, big, 1000.0, True, "paid 1,000/s", 10_000_000,
-                                  log),
-                await _throughput(api_url, work, small, 30.0, False, "free 30/s", 20_000_000,
-                                  log),
+                await _throughput(
+                    api_url, work, big, 1000.0, True, "paid 1,000/s", 10_000_000, log
+                ),
+                await _throughput(api_url, work, small, 30.0, False, "free 30/s", 20_000_000, log),
             ]
             crash, info = await _crash(api_url, work, crash_n, 1000.0, log)
             results.append(crash)
@@ -349,11 +404,14 @@ async def run_all(quick: bool, log: Callable[[str], None]) -> tuple[list[BenchRe
 
 
 def render_markdown(results: list[BenchResult], info: dict[str, int], header: str) -> str:
-    lines = [header, "",
-             "| case | recipients | target/s | achieved/s | vs target (<= 3%) "
-             "| peak RSS (<= 200 MB) | RSS before sending | ru_maxrss (sending process) "
-             "| ru_maxrss (import + schedule) | duplicates | delivered | time |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+    lines = [
+        header,
+        "",
+        "| case | recipients | target/s | achieved/s | vs target (<= 3%) "
+        "| peak RSS (<= 200 MB) | RSS before sending | ru_maxrss (sending process) "
+        "| ru_maxrss (import + schedule) | duplicates | delivered | time |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
     for r in results[:2]:
         rate_ok = "ok" if abs(r.within) <= 3 else "MISSED"
         rss_ok = "ok" if r.peak_rss_mb <= 200 else "OVER"
@@ -364,16 +422,19 @@ def render_markdown(results: list[BenchResult], info: dict[str, int], header: st
             f"{r.prepare_rss_mb:.0f} MB | {r.duplicates} | "
             f"{r.delivered:,} | {r.note} |"
         )
-    lines += ["", "Peak RSS is sampled (psutil) after every batch of the send; RSS before "
-              "sending is the process with SQLAlchemy, the script library and the guard "
-              "loaded. The sender talks to the Bot API through `bot.bot_api_transport` "
-              "(plain aiohttp), not aiogram, whose ~600 pydantic models alone cost ~165 MB; "
-              "the intent engine (scikit-learn) is not built either. ru_maxrss (sending "
-              "process) is the kernel's high-water mark of the benchmark process so far (it "
-              "only sends); importing the customers and scheduling the campaign (writing "
-              "the ledger) run in a child process first, as `carebot customers import` and "
-              "`carebot campaign schedule` do, and their high-water mark is the next column. "
-              f"Heavy modules loaded in the sending process: {_heavy_modules()}."]
+    lines += [
+        "",
+        "Peak RSS is sampled (psutil) after every batch of the send; RSS before "
+        "sending is the process with SQLAlchemy, the script library and the guard "
+        "loaded. The sender talks to the Bot API through `bot.bot_api_transport` "
+        "(plain aiohttp), not aiogram, whose ~600 pydantic models alone cost ~165 MB; "
+        "the intent engine (scikit-learn) is not built either. ru_maxrss (sending "
+        "process) is the kernel's high-water mark of the benchmark process so far (it "
+        "only sends); importing the customers and scheduling the campaign (writing "
+        "the ledger) run in a child process first, as `carebot customers import` and "
+        "`carebot campaign schedule` do, and their high-water mark is the next column. "
+        f"Heavy modules loaded in the sending process: {_heavy_modules()}.",
+    ]
     crash = results[2]
     lost = info["pending_after"]
     accounted = info["sent"] + info["failed_unknown"]

@@ -440,9 +440,7 @@ def bench_speed(data: Path, track: Tracker[tuple[str, str]]) -> list[BenchRow]:
         )
         cached = dataclasses.replace(TOP1, model_cache=Path(cache))
         IntentEngine([Path(tmp)], config=cached)  # fills the weight cache (first start)
-        background = dataclasses.replace(
-            TOP1, background_training_above=BACKGROUND_TRAINING_ABOVE
-        )
+        background = dataclasses.replace(TOP1, background_training_above=BACKGROUND_TRAINING_ABOVE)
         for setting, cfg, note in (
             ("kNN + rapidfuzz (no linear model)", KNN, ""),
             ("shipped, cold: trains LinearSVC", TOP1, "first load of a new catalog"),

@@ -26,7 +26,10 @@ def telegram_edit(bot: Bot) -> EditFn:
     async def edit(chat_id: int, message_id: int, reply: Reply) -> None:
         try:
             await bot.edit_message_text(
-                text=reply.text, chat_id=chat_id, message_id=message_id, parse_mode="HTML",
+                text=reply.text,
+                chat_id=chat_id,
+                message_id=message_id,
+                parse_mode="HTML",
                 reply_markup=keyboard_for(reply),
             )
         except (TelegramAPIError, TelegramNetworkError) as exc:

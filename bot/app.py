@@ -8,7 +8,7 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.session.base import BaseSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage, DefaultKeyBuilder
-from aiogram.fsm.storage.memory import DisabledEventIsolation, MemoryStorage
+from aiogram.fsm.storage.memory import MemoryStorage, SimpleEventIsolation
 from aiogram.fsm.storage.redis import RedisEventIsolation, RedisStorage
 
 from bot.middlewares import (
@@ -49,7 +49,10 @@ def build_dispatcher(
     time across all workers (RedisEventIsolation); otherwise in memory (one process). `dedup`
     (webhook mode) skips update ids already committed, in Redis or in the database.
     """
-    isolation: BaseEventIsolation = DisabledEventIsolation()
+    # One process without Redis still handles one chat's updates one at a time, in order:
+    # polling runs updates as concurrent tasks, and a customer's second message must not
+    # overtake the first (flood control and ticket reuse depend on it).
+    isolation: BaseEventIsolation = SimpleEventIsolation()
     if services.redis is not None:
         settings = services.settings
         keys = DefaultKeyBuilder(prefix=f"{settings.redis_prefix}:fsm")

@@ -101,9 +101,11 @@ class BotApiTransport:
             "parse_mode": "HTML",
         }
         if message.buttons:
-            body["reply_markup"] = {"inline_keyboard": [
-                [{"text": b.label, "callback_data": b.data}] for b in message.buttons
-            ]}
+            body["reply_markup"] = {
+                "inline_keyboard": [
+                    [{"text": b.label, "callback_data": b.data}] for b in message.buttons
+                ]
+            }
         if message.paid:
             body["allow_paid_broadcast"] = True
         result = await self.call("sendMessage", body)

@@ -35,9 +35,12 @@ def telegram_send(bot: Bot) -> SendFn:
 
     async def send(message: OutgoingMessage) -> int:
         markup = (
-            InlineKeyboardMarkup(inline_keyboard=[
-                [InlineKeyboardButton(text=b.label, callback_data=b.data)] for b in message.buttons
-            ])
+            InlineKeyboardMarkup(
+                inline_keyboard=[
+                    [InlineKeyboardButton(text=b.label, callback_data=b.data)]
+                    for b in message.buttons
+                ]
+            )
             if message.buttons
             else None
         )

@@ -41,21 +41,31 @@ def send(campaign_id: Annotated[int, typer.Argument()]) -> None:
     async def _run() -> RunReport:
         token = settings.require_token().get_secret_value()
         services = build_campaign_services(settings)
-        transport = BotApiTransport(token, settings.telegram_api_url,
-                                    limit=settings.care.max_in_flight)
+        transport = BotApiTransport(
+            token, settings.telegram_api_url, limit=settings.care.max_in_flight
+        )
         try:
             await services.database.upgrade()
             desk = campaign_desk(services)
             await desk.send_now(campaign_id)
             await post_care_tasks(services, campaign_id, transport.send)
-            with Progress(TextColumn("sending"), BarColumn(), MofNCompleteColumn(),
-                          TimeElapsedColumn(), console=console, transient=True) as progress:
+            with Progress(
+                TextColumn("sending"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=console,
+                transient=True,
+            ) as progress:
                 task = progress.add_task("send", total=None)
 
                 def show(report: RunReport) -> None:
                     total = sum(report.counts.values())
-                    done = total - report.total(DeliveryStatus.PENDING) - report.total(
-                        DeliveryStatus.SENDING)
+                    done = (
+                        total
+                        - report.total(DeliveryStatus.PENDING)
+                        - report.total(DeliveryStatus.SENDING)
+                    )
                     progress.update(task, total=total, completed=done)
 
                 sender = campaign_sender(services, transport.send, on_progress=show)
@@ -75,8 +85,10 @@ def send(campaign_id: Annotated[int, typer.Argument()]) -> None:
     except TransportError as exc:
         fail(f"Telegram refused the bot: {exc}")
     if report.recovered_sending:
-        typer.echo(f"{report.recovered_sending} row(s) were caught in 'sending' by an earlier "
-                   "crash: marked failed (unknown), not resent")
+        typer.echo(
+            f"{report.recovered_sending} row(s) were caught in 'sending' by an earlier "
+            "crash: marked failed (unknown), not resent"
+        )
     Console().print(counts_table(report.counts, f"campaign {campaign_id} ({report.status.value})"))
     if report.deferred_until:
         until = f"{report.deferred_until:%Y-%m-%d %H:%M} UTC"

@@ -26,7 +26,6 @@ from scripts import LibraryError
 __all__ = ["app", "main"]
 
 
-
 class _LazyWebhookGroup(TyperGroup):
     """`carebot webhook ...`: the real commands (aiogram-based) are imported on first use;
     the top-level help lists the group from its help text alone."""
@@ -46,7 +45,9 @@ class _LazyWebhookGroup(TyperGroup):
 
 
 app.add_typer(
-    typer.Typer(no_args_is_help=True), name="webhook", cls=_LazyWebhookGroup,
+    typer.Typer(no_args_is_help=True),
+    name="webhook",
+    cls=_LazyWebhookGroup,
     help="Webhook mode: serve workers, register the URL with Telegram.",
 )
 

@@ -72,8 +72,9 @@ class CampaignAdmin:
             return self._reply("admin.denied")
         return await self._list()
 
-    async def press(self, user_id: int | None, data: str, *, chat_id: int, message_id: int
-                    ) -> Reply:
+    async def press(
+        self, user_id: int | None, data: str, *, chat_id: int, message_id: int
+    ) -> Reply:
         """A button of the console was pressed; returns the screen to show in its place."""
         if not self.is_admin(user_id):
             return self._reply("admin.denied")
@@ -83,11 +84,15 @@ class CampaignAdmin:
         except CampaignError as exc:
             campaign_id = _int(arg)
             buttons = self._card_buttons(await self.desk.get(campaign_id)) if campaign_id else ()
-            return self._reply("admin.campaign.refused", {"reason": "; ".join(exc.problems)},
-                               buttons or (self._button("admin.button.back", "home"),))
+            return self._reply(
+                "admin.campaign.refused",
+                {"reason": "; ".join(exc.problems)},
+                buttons or (self._button("admin.button.back", "home"),),
+            )
 
-    async def _dispatch(self, action: str, arg: str, user_id: int | None, chat_id: int,
-                        message_id: int) -> Reply:
+    async def _dispatch(
+        self, action: str, arg: str, user_id: int | None, chat_id: int, message_id: int
+    ) -> Reply:
         if action == "home":
             return await self._list()
         if action == "new":
@@ -95,7 +100,8 @@ class CampaignAdmin:
         if action == "mk":
             key, _, day = arg.partition(":")
             campaign = await self.desk.create(
-                key, occasion_date=date.fromisoformat(day), created_by=f"telegram:{user_id}")
+                key, occasion_date=date.fromisoformat(day), created_by=f"telegram:{user_id}"
+            )
             return self.card(campaign)
         campaign_id = _int(arg)
         if campaign_id is None:
@@ -111,8 +117,11 @@ class CampaignAdmin:
             campaign = await self._attach_card(campaign_id, chat_id, message_id)
             return await self.progress(campaign)
         if action in ("pa", "re", "x"):
-            status = {"pa": CampaignStatus.PAUSED, "re": CampaignStatus.RUNNING,
-                      "x": CampaignStatus.CANCELLED}[action]
+            status = {
+                "pa": CampaignStatus.PAUSED,
+                "re": CampaignStatus.RUNNING,
+                "x": CampaignStatus.CANCELLED,
+            }[action]
             return self.card(await self.desk.set_status(campaign_id, status))
         if action == "rp":
             return await self.report(campaign_id)
@@ -125,8 +134,11 @@ class CampaignAdmin:
     async def _list(self) -> Reply:
         campaigns = await self.desk.list_campaigns(limit=10)
         buttons = [
-            self._button("admin.button.campaign", f"c:{c.id}", {
-                "campaign_id": c.id, "campaign_name": c.name, "status": c.status.value})
+            self._button(
+                "admin.button.campaign",
+                f"c:{c.id}",
+                {"campaign_id": c.id, "campaign_name": c.name, "status": c.status.value},
+            )
             for c in campaigns
         ]
         buttons.append(self._button("admin.button.new", "new"))
@@ -136,9 +148,14 @@ class CampaignAdmin:
         today = self.services.clock().astimezone(self.settings.zone).date()
         coming = upcoming(today, _OCCASION_DAYS, self.settings.care.custom_dates)
         buttons = [
-            self._button("admin.button.occasion", f"mk:{o.key}:{o.date.isoformat()}", {
-                "occasion_name": o.name if self.language.startswith("zh") else o.name_en,
-                "occasion_date": o.date.isoformat()})
+            self._button(
+                "admin.button.occasion",
+                f"mk:{o.key}:{o.date.isoformat()}",
+                {
+                    "occasion_name": o.name if self.language.startswith("zh") else o.name_en,
+                    "occasion_date": o.date.isoformat(),
+                },
+            )
             for o in coming[:_OCCASION_CHOICES]
         ]
         buttons.append(self._button("admin.button.back", "home"))
@@ -146,15 +163,20 @@ class CampaignAdmin:
 
     def card(self, campaign: Campaign) -> Reply:
         """One campaign: what, when, status; the buttons its status allows."""
-        return self._reply("admin.campaign.card", {
-            "campaign_id": campaign.id,
-            "campaign_name": campaign.name,
-            "occasion_name": self._occasion_name(campaign.occasion),
-            "occasion_date": campaign.occasion_date.isoformat() if campaign.occasion_date
-            else "-",
-            "window": self._window(campaign.window_start, campaign.window_end),
-            "status": campaign.status.value,
-        }, self._card_buttons(campaign))
+        return self._reply(
+            "admin.campaign.card",
+            {
+                "campaign_id": campaign.id,
+                "campaign_name": campaign.name,
+                "occasion_name": self._occasion_name(campaign.occasion),
+                "occasion_date": campaign.occasion_date.isoformat()
+                if campaign.occasion_date
+                else "-",
+                "window": self._window(campaign.window_start, campaign.window_end),
+                "status": campaign.status.value,
+            },
+            self._card_buttons(campaign),
+        )
 
     async def preview(self, campaign_id: int) -> Reply:
         """Recipients per tier and one rendered sample per tier."""
@@ -167,47 +189,63 @@ class CampaignAdmin:
             context[f"{tier.value}_count"] = preview.recipients[tier]
             sample = preview.samples.get(tier, "-")
             context[f"{tier.value}_sample"] = sample if isinstance(sample, str) else sample.plain
-        return self._reply("admin.campaign.preview", context,
-                           self._card_buttons(preview.campaign))
+        return self._reply("admin.campaign.preview", context, self._card_buttons(preview.campaign))
 
     async def progress(self, campaign: Campaign) -> Reply:
         assert campaign.id is not None
         return self.progress_view(campaign, await self.desk.counts(campaign.id))
 
-    def progress_view(self, campaign: Campaign,
-                      counts: dict[tuple[Tier, DeliveryStatus], int]) -> Reply:
+    def progress_view(
+        self, campaign: Campaign, counts: dict[tuple[Tier, DeliveryStatus], int]
+    ) -> Reply:
         """The progress card's text: totals over the ledger and how much is done."""
         totals = {s: sum(n for (_, st), n in counts.items() if st is s) for s in DeliveryStatus}
         total = sum(totals.values())
         waiting = totals[DeliveryStatus.PENDING] + totals[DeliveryStatus.SENDING]
         percent = 100 if total == 0 else (total - waiting) * 100 // total
-        return self._reply("admin.campaign.progress", {
-            "campaign_name": campaign.name,
-            "status": campaign.status.value,
-            "sent": totals[DeliveryStatus.SENT],
-            "failed": totals[DeliveryStatus.FAILED],
-            "blocked": totals[DeliveryStatus.BLOCKED],
-            "skipped": totals[DeliveryStatus.SKIPPED],
-            "pending": waiting,
-            "total": total,
-            "percent": percent,
-        }, self._progress_buttons(campaign))
+        return self._reply(
+            "admin.campaign.progress",
+            {
+                "campaign_name": campaign.name,
+                "status": campaign.status.value,
+                "sent": totals[DeliveryStatus.SENT],
+                "failed": totals[DeliveryStatus.FAILED],
+                "blocked": totals[DeliveryStatus.BLOCKED],
+                "skipped": totals[DeliveryStatus.SKIPPED],
+                "pending": waiting,
+                "total": total,
+                "percent": percent,
+            },
+            self._progress_buttons(campaign),
+        )
 
     async def report(self, campaign_id: int) -> Reply:
         """Outcomes per tier from the ledger."""
         campaign = await self.desk.get(campaign_id)
         counts = await self.desk.counts(campaign_id)
-        order = (DeliveryStatus.SENT, DeliveryStatus.FAILED, DeliveryStatus.BLOCKED,
-                 DeliveryStatus.SKIPPED)
+        order = (
+            DeliveryStatus.SENT,
+            DeliveryStatus.FAILED,
+            DeliveryStatus.BLOCKED,
+            DeliveryStatus.SKIPPED,
+        )
         lines = []
         for tier in Tier:
             numbers = [counts.get((tier, s), 0) for s in order]
-            numbers.append(counts.get((tier, DeliveryStatus.PENDING), 0)
-                           + counts.get((tier, DeliveryStatus.SENDING), 0))
+            numbers.append(
+                counts.get((tier, DeliveryStatus.PENDING), 0)
+                + counts.get((tier, DeliveryStatus.SENDING), 0)
+            )
             lines.append(f"{tier.value:<8}" + " / ".join(str(n) for n in numbers))
-        return self._reply("admin.campaign.report", {
-            "campaign_name": campaign.name, "status": campaign.status.value,
-            "table": "\n".join(lines)}, self._card_buttons(campaign))
+        return self._reply(
+            "admin.campaign.report",
+            {
+                "campaign_name": campaign.name,
+                "status": campaign.status.value,
+                "table": "\n".join(lines),
+            },
+            self._card_buttons(campaign),
+        )
 
     # -- helpers -----------------------------------------------------------------------
 
@@ -233,8 +271,16 @@ class CampaignAdmin:
             CampaignStatus.DONE: ("report",),
             CampaignStatus.CANCELLED: ("report",),
         }[campaign.status]
-        codes = {"preview": "pv", "schedule": "sc", "send_now": "go", "pause": "pa",
-                 "resume": "re", "cancel": "x", "report": "rp", "refresh": "pg"}
+        codes = {
+            "preview": "pv",
+            "schedule": "sc",
+            "send_now": "go",
+            "pause": "pa",
+            "resume": "re",
+            "cancel": "x",
+            "report": "rp",
+            "refresh": "pg",
+        }
         buttons = [self._button(f"admin.button.{a}", f"{codes[a]}:{cid}") for a in actions]
         buttons.append(self._button("admin.button.back", "home"))
         return tuple(buttons)
@@ -249,28 +295,38 @@ class CampaignAdmin:
         buttons.append(self._button("admin.button.report", f"rp:{cid}"))
         return tuple(buttons)
 
-    def _reply(self, script_id: str, context: dict[str, object] | None = None,
-               buttons: tuple[Button, ...] | list[Button] = ()) -> Reply:
+    def _reply(
+        self,
+        script_id: str,
+        context: dict[str, object] | None = None,
+        buttons: tuple[Button, ...] | list[Button] = (),
+    ) -> Reply:
         rendered = self.services.renderer.render(script_id, self.language, context or {})
         return Reply(rendered, tuple(buttons))
 
-    def _button(self, script_id: str, action: str, context: dict[str, object] | None = None
-                ) -> Button:
+    def _button(
+        self, script_id: str, action: str, context: dict[str, object] | None = None
+    ) -> Button:
         label = self.services.renderer.render(script_id, self.language, context or {})
         return Button(label.plain, CALLBACK_PREFIX + action)
 
     def _occasion_name(self, key: str) -> str:
         for custom in self.settings.care.custom_dates:
             if custom.key == key:
-                return custom.name if self.language.startswith("zh") else (
-                    custom.name_en or custom.name)
+                return (
+                    custom.name
+                    if self.language.startswith("zh")
+                    else (custom.name_en or custom.name)
+                )
         zh, en = OCCASION_NAMES.get(key, (key, key))
         return zh if self.language.startswith("zh") else en
 
     def _window(self, start: datetime, end: datetime) -> str:
         zone = self.settings.zone
-        return (f"{start.astimezone(zone):%Y-%m-%d %H:%M} - {end.astimezone(zone):%Y-%m-%d %H:%M}"
-                f" ({self.settings.timezone})")
+        return (
+            f"{start.astimezone(zone):%Y-%m-%d %H:%M} - {end.astimezone(zone):%Y-%m-%d %H:%M}"
+            f" ({self.settings.timezone})"
+        )
 
 
 class ProgressCard:
@@ -303,8 +359,7 @@ class ProgressCard:
         waiting = report.total(DeliveryStatus.PENDING) + report.total(DeliveryStatus.SENDING)
         done = sum(report.counts.values()) - waiting
         now = self.monotonic()
-        due = (done - self._last_done >= self.every_n
-               or now - self._last_at >= self.every_seconds)
+        due = done - self._last_done >= self.every_n or now - self._last_at >= self.every_seconds
         if not (report.final or due):
             return
         self._last_done, self._last_at = done, now
@@ -317,7 +372,11 @@ class ProgressCard:
 
 
 def progress_card_factory(
-    services: CareContext, edit: EditFn, *, every_n: int = 500, every_seconds: float = 3.0,
+    services: CareContext,
+    edit: EditFn,
+    *,
+    every_n: int = 500,
+    every_seconds: float = 3.0,
     monotonic: Callable[[], float] = time.monotonic,
 ) -> Callable[[int], Awaitable[ProgressFn | None]]:
     """For `CareScheduler(progress=...)`: a card for campaigns started from Telegram."""
@@ -330,8 +389,9 @@ def progress_card_factory(
             return None
         if campaign.progress_chat_id is None or campaign.progress_message_id is None:
             return None
-        return ProgressCard(admin, campaign, edit, every_n=every_n,
-                            every_seconds=every_seconds, monotonic=monotonic)
+        return ProgressCard(
+            admin, campaign, edit, every_n=every_n, every_seconds=every_seconds, monotonic=monotonic
+        )
 
     return for_campaign
 

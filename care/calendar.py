@@ -105,8 +105,7 @@ def occasions(year: int, custom: Sequence[CustomOccasion] = ()) -> list[Occasion
     return sorted(found)
 
 
-def upcoming(today: date, days: int = 366, custom: Sequence[CustomOccasion] = ()
-             ) -> list[Occasion]:
+def upcoming(today: date, days: int = 366, custom: Sequence[CustomOccasion] = ()) -> list[Occasion]:
     """Occasions from `today` (inclusive) to `days` ahead."""
     end = today + timedelta(days=days)
     found = [

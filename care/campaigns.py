@@ -179,8 +179,7 @@ class CampaignDesk:
         async with self.database.session() as session:
             return await CampaignRepo(session).list(limit=limit)
 
-    def script_problems(self, campaign: Campaign, tiers: Sequence[Tier] = tuple(Tier)
-                        ) -> list[str]:
+    def script_problems(self, campaign: Campaign, tiers: Sequence[Tier] = tuple(Tier)) -> list[str]:
         """Why the campaign's scripts cannot be sent (empty list: they can)."""
         problems: list[str] = []
         for tier in tiers:
@@ -199,13 +198,18 @@ class CampaignDesk:
             return [f"{what}: script {script_id} does not exist"]
         problems: list[str] = []
         if greeting and script.channel != "greeting":
-            problems.append(f"{what}: script {script_id} is not a greeting (channel "
-                            f"{script.channel})")
+            problems.append(
+                f"{what}: script {script_id} is not a greeting (channel {script.channel})"
+            )
         reason = script.unservable_reason()
         if reason:
             problems.append(f"{what}: script {script_id} cannot be sent: {reason}")
-        for lint in lint_script(script, self.guard, self.settings.languages,
-                                default_language=self.library.default_language):
+        for lint in lint_script(
+            script,
+            self.guard,
+            self.settings.languages,
+            default_language=self.library.default_language,
+        ):
             problems.append(f"{what}: lint: {lint.message}")
         return problems
 
@@ -280,26 +284,34 @@ class CampaignDesk:
             # would cost ~50 MB on top of the audience (one transaction all the same).
             for start in range(0, len(members), _LEDGER_SLICE):
                 rows: list[dict[str, Any]] = []
-                for member in members[start:start + _LEDGER_SLICE]:
+                for member in members[start : start + _LEDGER_SLICE]:
                     reason = self._skip_reason(campaign, member)
-                    rows.append({
-                        "campaign_id": campaign.id,
-                        "customer_id": member.customer_id,
-                        "chat_id": member.telegram_id,
-                        "tier": member.tier,
-                        "status": DeliveryStatus.SKIPPED if reason else DeliveryStatus.PENDING,
-                        "error": reason,
-                    })
+                    rows.append(
+                        {
+                            "campaign_id": campaign.id,
+                            "customer_id": member.customer_id,
+                            "chat_id": member.telegram_id,
+                            "tier": member.tier,
+                            "status": DeliveryStatus.SKIPPED if reason else DeliveryStatus.PENDING,
+                            "error": reason,
+                        }
+                    )
                     if reason is None and member.tier is Tier.GOLD:
                         gold.append(member.customer_id)
                 await ledger.materialize(rows)
             del members
             if gold and self.settings.care.gold_personal_call:
-                await CareTaskRepo(session).ensure([
-                    {"campaign_id": campaign.id, "customer_id": cid,
-                     "occasion": campaign.occasion, "due_date": campaign.occasion_date}
-                    for cid in gold
-                ])
+                await CareTaskRepo(session).ensure(
+                    [
+                        {
+                            "campaign_id": campaign.id,
+                            "customer_id": cid,
+                            "occasion": campaign.occasion,
+                            "due_date": campaign.occasion_date,
+                        }
+                        for cid in gold
+                    ]
+                )
             fresh = await CampaignRepo(session).get(campaign_id)
             assert fresh is not None
             fresh.status = CampaignStatus.SCHEDULED
@@ -313,8 +325,12 @@ class CampaignDesk:
         allowed = {
             CampaignStatus.PAUSED: (CampaignStatus.SCHEDULED, CampaignStatus.RUNNING),
             CampaignStatus.RUNNING: (CampaignStatus.PAUSED,),
-            CampaignStatus.CANCELLED: (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED,
-                                       CampaignStatus.RUNNING, CampaignStatus.PAUSED),
+            CampaignStatus.CANCELLED: (
+                CampaignStatus.DRAFT,
+                CampaignStatus.SCHEDULED,
+                CampaignStatus.RUNNING,
+                CampaignStatus.PAUSED,
+            ),
         }[status]
         now = self.clock()
         async with self.database.transaction() as session:
@@ -322,10 +338,12 @@ class CampaignDesk:
             if campaign is None:
                 raise CampaignError([f"no campaign {campaign_id}"])
             if campaign.status not in allowed:
-                raise CampaignError([
-                    f"campaign {campaign_id} is {campaign.status.value}; cannot make it "
-                    f"{status.value}"
-                ])
+                raise CampaignError(
+                    [
+                        f"campaign {campaign_id} is {campaign.status.value}; cannot make it "
+                        f"{status.value}"
+                    ]
+                )
             # Resuming a campaign that never started goes back to `scheduled`.
             if status is CampaignStatus.RUNNING and campaign.started_at is None:
                 status = CampaignStatus.SCHEDULED
@@ -368,8 +386,11 @@ class CampaignDesk:
         if existing is not None:
             return existing
         campaign = await self.create(
-            "birthday", occasion_date=day, audience=Audience(birthday=day.isoformat()),
-            created_by="scheduler", key=key,
+            "birthday",
+            occasion_date=day,
+            audience=Audience(birthday=day.isoformat()),
+            created_by="scheduler",
+            key=key,
         )
         assert campaign.id is not None
         preview = await self.preview(campaign.id)

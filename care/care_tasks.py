@@ -36,10 +36,12 @@ async def pending_posts(services: CareContext, campaign_id: int) -> list[TaskPos
         rows = await CareTaskRepo(session).unposted(campaign_id)
     posts: list[TaskPost] = []
     for task, customer in rows:
-        form = salutation(language, surname=customer.surname, title=customer.title,
-                          first_name=customer.first_name)
+        form = salutation(
+            language, surname=customer.surname, title=customer.title, first_name=customer.first_name
+        )
         rendered = services.renderer.render(
-            TASK_SCRIPT, language,
+            TASK_SCRIPT,
+            language,
             {"salutation": form, "first_name": customer.first_name or str(customer.telegram_id)},
         )
         assert task.id is not None

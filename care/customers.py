@@ -51,9 +51,17 @@ COLUMNS: tuple[str, ...] = (
 # can be edited and imported back.
 _EXPORT_ONLY: tuple[str, ...] = ("tier", "blocked", "opt_outs")
 _LANGUAGE_ALIASES = {
-    "zh-hans": "zh-Hans", "zh": "zh-Hans", "zh-cn": "zh-Hans", "简体": "zh-Hans",
-    "zh-hant": "zh-Hant", "zh-tw": "zh-Hant", "zh-hk": "zh-Hant", "繁體": "zh-Hant",
-    "繁体": "zh-Hant", "en": "en", "english": "en",
+    "zh-hans": "zh-Hans",
+    "zh": "zh-Hans",
+    "zh-cn": "zh-Hans",
+    "简体": "zh-Hans",
+    "zh-hant": "zh-Hant",
+    "zh-tw": "zh-Hant",
+    "zh-hk": "zh-Hant",
+    "繁體": "zh-Hant",
+    "繁体": "zh-Hant",
+    "en": "en",
+    "english": "en",
 }
 _TITLES_MAX = 32
 
@@ -264,8 +272,9 @@ def parse_customers(
         first = seen.get(row["telegram_id"])
         if first is not None:
             report.problems.append(
-                RowProblem(line, f"duplicate telegram_id {row['telegram_id']} (first on line "
-                                 f"{first})")
+                RowProblem(
+                    line, f"duplicate telegram_id {row['telegram_id']} (first on line {first})"
+                )
             )
             continue
         seen[row["telegram_id"]] = line
@@ -318,10 +327,20 @@ async def export_customers(database: Database, out: io.TextIOBase | Any) -> int:
 
 def _export_row(c: Any) -> Iterable[object]:
     return [
-        c.telegram_id, c.surname or "", c.title or "", c.first_name or "", c.last_name or "",
-        c.language, c.timezone or "", c.birthday.isoformat() if c.birthday else "",
-        f"{c.total_spend:.2f}", c.visits, c.referrals,
+        c.telegram_id,
+        c.surname or "",
+        c.title or "",
+        c.first_name or "",
+        c.last_name or "",
+        c.language,
+        c.timezone or "",
+        c.birthday.isoformat() if c.birthday else "",
+        f"{c.total_spend:.2f}",
+        c.visits,
+        c.referrals,
         c.tier_override.value if c.tier_override else "",
         c.last_contact_at.isoformat() if c.last_contact_at else "",
-        Tier(c.tier).value, "1" if c.blocked else "0", ";".join(sorted(c.opt_out_categories())),
+        Tier(c.tier).value,
+        "1" if c.blocked else "0",
+        ";".join(sorted(c.opt_out_categories())),
     ]

@@ -112,9 +112,7 @@ class RedisLeaderLock:
         if self._value is None:
             return False
         try:
-            renewed = await self.redis.eval(
-                _RENEW, 1, self.key, self._value, str(self.ttl_ms)
-            )
+            renewed = await self.redis.eval(_RENEW, 1, self.key, self._value, str(self.ttl_ms))
         except RedisError as exc:
             # We cannot prove we still hold it, so we must act as if we do not.
             log.warning("leader lock %s: cannot renew: %s", self.key, exc)

@@ -14,8 +14,9 @@ __all__ = ["GREETING_CATEGORIES", "opt_out"]
 GREETING_CATEGORIES: tuple[str, ...] = ("holiday", "birthday")
 
 
-async def opt_out(services: Services, repos: Repos, telegram_id: int, category: str | None
-                  ) -> Reply | None:
+async def opt_out(
+    services: Services, repos: Repos, telegram_id: int, category: str | None
+) -> Reply | None:
     """Record the opt-out (`None` = every greeting category) in the update's unit of work
     and return the confirmation; None for an unknown category or customer."""
     categories = GREETING_CATEGORIES if category is None else (category,)
@@ -25,7 +26,11 @@ async def opt_out(services: Services, repos: Repos, telegram_id: int, category: 
         return None
     customer = await repos.customers.get_by_telegram_id(telegram_id)
     assert customer is not None
-    form = salutation(customer.language, surname=customer.surname, title=customer.title,
-                      first_name=customer.first_name)
+    form = salutation(
+        customer.language,
+        surname=customer.surname,
+        title=customer.title,
+        first_name=customer.first_name,
+    )
     script = f"optout.confirm.{category or 'all'}"
     return Reply(services.renderer.render(script, customer.language, {"salutation": form}))

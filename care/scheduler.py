@@ -111,8 +111,11 @@ class CareScheduler:
         self._active: set[int] = set()
         self.fencing_token: int | None = None
         self.scheduler = AsyncIOScheduler(
-            jobstores={"default": SQLAlchemyJobStore(
-                url=jobstore or jobstore_url(services.settings.database_url))},
+            jobstores={
+                "default": SQLAlchemyJobStore(
+                    url=jobstore or jobstore_url(services.settings.database_url)
+                )
+            },
             executors={"default": _CareExecutor(self.fire)},
             job_defaults={"coalesce": True, "max_instances": 1},
             timezone=services.settings.zone,
@@ -124,25 +127,37 @@ class CareScheduler:
         self.scheduler.start()
         if self.services.settings.care.birthday_greetings:
             send_at = self.services.settings.care.birthday_send_time
-            until_midnight = (24 * 3600 - (send_at.hour * 3600 + send_at.minute * 60))
+            until_midnight = 24 * 3600 - (send_at.hour * 3600 + send_at.minute * 60)
             self.scheduler.add_job(
-                fire_job, CronTrigger(hour=send_at.hour, minute=send_at.minute,
-                                      timezone=self.services.settings.zone),
-                args=("birthday", ""), id=BIRTHDAY_JOB, replace_existing=True,
+                fire_job,
+                CronTrigger(
+                    hour=send_at.hour, minute=send_at.minute, timezone=self.services.settings.zone
+                ),
+                args=("birthday", ""),
+                id=BIRTHDAY_JOB,
+                replace_existing=True,
                 misfire_grace_time=until_midnight,
             )
             local = self._now().astimezone(self.services.settings.zone)
             if local.time() >= send_at:
                 # Missed today's run while down (re-registering moved it to tomorrow).
                 self.scheduler.add_job(
-                    fire_job, DateTrigger(), args=("birthday", ""), id=BIRTHDAY_CATCHUP_JOB,
-                    replace_existing=True, misfire_grace_time=until_midnight,
+                    fire_job,
+                    DateTrigger(),
+                    args=("birthday", ""),
+                    id=BIRTHDAY_CATCHUP_JOB,
+                    replace_existing=True,
+                    misfire_grace_time=until_midnight,
                 )
         elif self.scheduler.get_job(BIRTHDAY_JOB):
             self.scheduler.remove_job(BIRTHDAY_JOB)
         self.scheduler.add_job(
-            fire_job, IntervalTrigger(seconds=self.services.settings.care.sync_seconds),
-            args=("sync", ""), id=SYNC_JOB, replace_existing=True, misfire_grace_time=None,
+            fire_job,
+            IntervalTrigger(seconds=self.services.settings.care.sync_seconds),
+            args=("sync", ""),
+            id=SYNC_JOB,
+            replace_existing=True,
+            misfire_grace_time=None,
         )
         desk = campaign_desk(self.services)
         for campaign in await desk.list_campaigns(limit=200):
@@ -173,8 +188,12 @@ class CareScheduler:
         when = at or max(campaign.window_start, now)
         grace = max(60, int((campaign.window_end - when).total_seconds()))
         self.scheduler.add_job(
-            fire_job, DateTrigger(run_date=when), args=("campaign", str(campaign.id)),
-            id=f"campaign-{campaign.id}", replace_existing=True, misfire_grace_time=grace,
+            fire_job,
+            DateTrigger(run_date=when),
+            args=("campaign", str(campaign.id)),
+            id=f"campaign-{campaign.id}",
+            replace_existing=True,
+            misfire_grace_time=grace,
         )
 
     def _now(self) -> datetime:
@@ -198,8 +217,9 @@ class CareScheduler:
         if self.before_campaign is not None:
             await self.before_campaign(campaign_id)
         on_progress = await self.progress(campaign_id) if self.progress is not None else None
-        sender = campaign_sender(self.services, self.send, timer=self.timer,
-                                 on_progress=on_progress)
+        sender = campaign_sender(
+            self.services, self.send, timer=self.timer, on_progress=on_progress
+        )
         self._active.add(campaign_id)
         try:
             report = await sender.run(campaign_id)

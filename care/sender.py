@@ -255,8 +255,12 @@ class CampaignSender:
                 campaign_id, SENDING_LOST, now
             )
             if report.recovered_sending:
-                log.warning("campaign %s: %d row(s) were caught in 'sending' by a crash; marked "
-                            "failed (unknown), not resent", campaign_id, report.recovered_sending)
+                log.warning(
+                    "campaign %s: %d row(s) were caught in 'sending' by a crash; marked "
+                    "failed (unknown), not resent",
+                    campaign_id,
+                    report.recovered_sending,
+                )
             if campaign.status is CampaignStatus.SCHEDULED:
                 campaign.status = CampaignStatus.RUNNING
                 campaign.started_at = campaign.started_at or now
@@ -296,8 +300,11 @@ class CampaignSender:
             now = self.timer.now()
             async with self.database.transaction() as session:
                 await DeliveryRepo(session).record(results, now)
-                blocked = [r.customer_id for r, res in zip(claimed, results, strict=True)
-                           if res.status is DeliveryStatus.BLOCKED]
+                blocked = [
+                    r.customer_id
+                    for r, res in zip(claimed, results, strict=True)
+                    if res.status is DeliveryStatus.BLOCKED
+                ]
                 if blocked:
                     await ProfileRepo(session).mark_blocked(blocked)
             report.sent_now += sum(1 for r in results if r.status is DeliveryStatus.SENT)
@@ -338,8 +345,13 @@ class CampaignSender:
         zone = _zone(row.timezone, self.default_zone)
         later = quiet_until(now, zone, self.care.quiet_start, self.care.quiet_end)
         if later is not None:
-            return DeliveryResult(row.id, DeliveryStatus.PENDING, "deferred: quiet hours",
-                                  not_before=later, attempts=row.attempts - 1)
+            return DeliveryResult(
+                row.id,
+                DeliveryStatus.PENDING,
+                "deferred: quiet hours",
+                not_before=later,
+                attempts=row.attempts - 1,
+            )
         script_id = campaign.script_for(row.tier)
         if script_id is None:
             return DeliveryResult(row.id, DeliveryStatus.SKIPPED, "skipped: no script for tier")
@@ -350,8 +362,9 @@ class CampaignSender:
             return DeliveryResult(row.id, DeliveryStatus.FAILED, f"script: {exc.why}")
         if rendered.blocked:
             # The renderer swapped in the safe fallback; that is no greeting: don't send it.
-            return DeliveryResult(row.id, DeliveryStatus.FAILED, "guard: greeting blocked",
-                                  script_id=script_id)
+            return DeliveryResult(
+                row.id, DeliveryStatus.FAILED, "guard: greeting blocked", script_id=script_id
+            )
         message = OutgoingMessage(row.chat_id, rendered.text, buttons, campaign.paid_broadcast)
         attempts = row.attempts
         retry_afters = 0
@@ -364,41 +377,62 @@ class CampaignSender:
                     retry_afters += 1
                     pacer.pause(exc.seconds)
                     if retry_afters > _MAX_RETRY_AFTERS:
-                        return self._failed(row, rendered, f"rate limited {retry_afters} times",
-                                            attempts)
+                        return self._failed(
+                            row, rendered, f"rate limited {retry_afters} times", attempts
+                        )
                     continue
                 except Blocked:
-                    return DeliveryResult(row.id, DeliveryStatus.BLOCKED, "blocked by the user",
-                                          script_id=rendered.script_id,
-                                          script_version=rendered.version, attempts=attempts)
+                    return DeliveryResult(
+                        row.id,
+                        DeliveryStatus.BLOCKED,
+                        "blocked by the user",
+                        script_id=rendered.script_id,
+                        script_version=rendered.version,
+                        attempts=attempts,
+                    )
                 except ChatNotFound:
                     return self._failed(row, rendered, "chat not found", attempts)
                 except Rejected as exc:
                     return self._failed(row, rendered, f"rejected: {exc}", attempts)
                 except Transient as exc:
                     if attempts >= self.care.max_attempts:
-                        return self._failed(row, rendered, f"gave up after {attempts} "
-                                            f"attempts: {exc}", attempts)
+                        return self._failed(
+                            row, rendered, f"gave up after {attempts} attempts: {exc}", attempts
+                        )
                     await self.timer.sleep(self.care.retry_backoff_seconds * 2 ** (attempts - 1))
                     attempts += 1
                     continue
                 return DeliveryResult(
-                    row.id, DeliveryStatus.SENT, None, message_id, rendered.script_id,
-                    rendered.version, sent_at=self.timer.now(), attempts=attempts,
+                    row.id,
+                    DeliveryStatus.SENT,
+                    None,
+                    message_id,
+                    rendered.script_id,
+                    rendered.version,
+                    sent_at=self.timer.now(),
+                    attempts=attempts,
                 )
 
     @staticmethod
-    def _failed(row: ClaimedDelivery, rendered: Rendered, error: str, attempts: int
-                ) -> DeliveryResult:
-        return DeliveryResult(row.id, DeliveryStatus.FAILED, error, script_id=rendered.script_id,
-                              script_version=rendered.version, attempts=attempts)
+    def _failed(
+        row: ClaimedDelivery, rendered: Rendered, error: str, attempts: int
+    ) -> DeliveryResult:
+        return DeliveryResult(
+            row.id,
+            DeliveryStatus.FAILED,
+            error,
+            script_id=rendered.script_id,
+            script_version=rendered.version,
+            attempts=attempts,
+        )
 
     def _render(self, script_id: str, row: ClaimedDelivery) -> Rendered:
         """Render through the renderer (approved + guard), cached per distinct context: most
         greetings use only the salutation, and 100,000 customers share far fewer of those."""
         script = self.renderer.library.servable(script_id)
-        form = salutation(row.language, surname=row.surname, title=row.title,
-                          first_name=row.first_name)
+        form = salutation(
+            row.language, surname=row.surname, title=row.title, first_name=row.first_name
+        )
         first = row.first_name if "first_name" in script.variables else ""
         key = (script_id, row.language, form, first)
         cached = self._render_cache.get(key)
@@ -407,8 +441,7 @@ class CampaignSender:
         rendered = self.renderer.render(
             script_id,
             row.language,
-            {"salutation": form, "first_name": row.first_name,
-             "business_name": self.business_name},
+            {"salutation": form, "first_name": row.first_name, "business_name": self.business_name},
         )
         if len(self._render_cache) > 20_000:
             self._render_cache.clear()
@@ -436,4 +469,3 @@ def _zone(name: str | None, default: ZoneInfo) -> ZoneInfo:
         return ZoneInfo(name)
     except (KeyError, ValueError):
         return default
-

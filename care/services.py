@@ -100,6 +100,4 @@ def build_services(settings: Settings, *, clock: Callable[[], datetime] = utc_no
 
 def build_redis(url: str) -> Redis:
     """A Redis client that fails fast (bounded timeouts) instead of hanging an update."""
-    return Redis.from_url(
-        url, socket_timeout=5, socket_connect_timeout=5, health_check_interval=30
-    )
+    return Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5, health_check_interval=30)

@@ -71,16 +71,14 @@ def compute_tiers(customers: Sequence[TierInput], rules: TierRules) -> dict[int,
     return tiers
 
 
-async def retier(database: Database, rules: TierRules, *, dry_run: bool = False
-                 ) -> list[TierMove]:
+async def retier(database: Database, rules: TierRules, *, dry_run: bool = False) -> list[TierMove]:
     """Recompute every customer's tier; returns who moved (nothing written when dry)."""
     async with database.transaction() as session:
         repo = ProfileRepo(session)
         customers = await repo.tier_inputs()
         computed = compute_tiers(customers, rules)
         moves = [
-            TierMove(c.customer_id, c.telegram_id, c.tier, computed[c.customer_id],
-                     c.tier_override)
+            TierMove(c.customer_id, c.telegram_id, c.tier, computed[c.customer_id], c.tier_override)
             for c in customers
             if computed[c.customer_id] != c.tier
         ]

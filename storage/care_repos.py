@@ -183,8 +183,15 @@ class ProfileRepo:
             ).where(col(Customer.banned).is_(False))
         )
         return [
-            TierInput(int(r[0] or 0), int(r[1]), float(r[2]), int(r[3]), int(r[4]), Tier(r[5]),
-                      Tier(r[6]) if r[6] else None)
+            TierInput(
+                int(r[0] or 0),
+                int(r[1]),
+                float(r[2]),
+                int(r[3]),
+                int(r[4]),
+                Tier(r[5]),
+                Tier(r[6]) if r[6] else None,
+            )
             for r in result.all()
         ]
 
@@ -241,14 +248,19 @@ class ProfileRepo:
         result = await self.session.execute(stmt.order_by(col(Customer.id)))
         return [
             AudienceMember(
-                int(r[0] or 0), int(r[1]), Tier(r[2]), str(r[3]), bool(r[4]),
+                int(r[0] or 0),
+                int(r[1]),
+                Tier(r[2]),
+                str(r[3]),
+                bool(r[4]),
                 frozenset(str(x) for x in json.loads(r[5] or "[]")),
             )
             for r in result.all()
         ]
 
-    async def set_opt_out(self, telegram_id: int, categories: Iterable[str], opted_out: bool
-                          ) -> bool:
+    async def set_opt_out(
+        self, telegram_id: int, categories: Iterable[str], opted_out: bool
+    ) -> bool:
         """Add (or remove) opt-out categories; False when the customer is unknown."""
         customer = (
             await self.session.scalars(
@@ -322,8 +334,16 @@ class DeliveryRepo:
         """Insert ledger rows; a row that exists already is left exactly as it is."""
         now = utcnow()
         for chunk in _chunks(rows, 200):
-            values = [{**row, "created_at": now, "updated_at": now, "attempts": 0,
-                       "status": DeliveryStatus(row.get("status", "pending"))} for row in chunk]
+            values = [
+                {
+                    **row,
+                    "created_at": now,
+                    "updated_at": now,
+                    "attempts": 0,
+                    "status": DeliveryStatus(row.get("status", "pending")),
+                }
+                for row in chunk
+            ]
             stmt = _upsert_insert(self.session, Delivery).values(values)
             await self.session.execute(
                 stmt.on_conflict_do_nothing(index_elements=["campaign_id", "customer_id"])
@@ -331,9 +351,9 @@ class DeliveryRepo:
 
     async def count_rows(self, campaign_id: int) -> int:
         result = await self.session.scalar(
-            select(func.count()).select_from(Delivery).where(
-                col(Delivery.campaign_id) == campaign_id
-            )
+            select(func.count())
+            .select_from(Delivery)
+            .where(col(Delivery.campaign_id) == campaign_id)
         )
         return int(result or 0)
 
@@ -347,16 +367,25 @@ class DeliveryRepo:
         )
         return int(getattr(result, "rowcount", 0) or 0)
 
-    async def claim(self, campaign_id: int, now: datetime, limit: int
-                    ) -> builtins.list[ClaimedDelivery]:
+    async def claim(
+        self, campaign_id: int, now: datetime, limit: int
+    ) -> builtins.list[ClaimedDelivery]:
         """Move up to ``limit`` due pending rows to ``sending`` (attempts + 1), oldest first."""
         due = or_(col(Delivery.not_before).is_(None), col(Delivery.not_before) <= now)
         result = await self.session.execute(
             sa_select(
-                col(Delivery.id), col(Delivery.customer_id), col(Delivery.chat_id),
-                col(Delivery.tier), col(Delivery.attempts), col(Customer.language),
-                col(Customer.surname), col(Customer.title), col(Customer.first_name),
-                col(Customer.timezone), col(Customer.blocked), col(Customer.opt_outs),
+                col(Delivery.id),
+                col(Delivery.customer_id),
+                col(Delivery.chat_id),
+                col(Delivery.tier),
+                col(Delivery.attempts),
+                col(Customer.language),
+                col(Customer.surname),
+                col(Customer.title),
+                col(Customer.first_name),
+                col(Customer.timezone),
+                col(Customer.blocked),
+                col(Customer.opt_outs),
             )
             .join(Customer, col(Customer.id) == col(Delivery.customer_id))
             .where(col(Delivery.campaign_id) == campaign_id)
@@ -366,9 +395,20 @@ class DeliveryRepo:
             .limit(limit)
         )
         claimed = [
-            ClaimedDelivery(int(r[0] or 0), int(r[1]), int(r[2]), Tier(r[3]), int(r[4]) + 1,
-                            str(r[5]), r[6], r[7], str(r[8] or ""), r[9], bool(r[10]),
-                            frozenset(str(x) for x in json.loads(r[11] or "[]")))
+            ClaimedDelivery(
+                int(r[0] or 0),
+                int(r[1]),
+                int(r[2]),
+                Tier(r[3]),
+                int(r[4]) + 1,
+                str(r[5]),
+                r[6],
+                r[7],
+                str(r[8] or ""),
+                r[9],
+                bool(r[10]),
+                frozenset(str(x) for x in json.loads(r[11] or "[]")),
+            )
             for r in result.all()
         ]
         if claimed:
@@ -377,8 +417,9 @@ class DeliveryRepo:
                 update(Delivery)
                 .where(col(Delivery.id).in_(ids))
                 .where(col(Delivery.status) == DeliveryStatus.PENDING)
-                .values(status=DeliveryStatus.SENDING, attempts=Delivery.attempts + 1,
-                        updated_at=now)
+                .values(
+                    status=DeliveryStatus.SENDING, attempts=Delivery.attempts + 1, updated_at=now
+                )
             )
         return claimed
 
@@ -430,7 +471,8 @@ class DeliveryRepo:
 
     async def rows(self, campaign_id: int) -> builtins.list[Delivery]:
         rows = await self.session.scalars(
-            select(Delivery).where(col(Delivery.campaign_id) == campaign_id)
+            select(Delivery)
+            .where(col(Delivery.campaign_id) == campaign_id)
             .order_by(col(Delivery.id))
         )
         return builtins.list(rows.all())
@@ -446,8 +488,10 @@ class CareTaskRepo:
         """Create tasks; one per (campaign, customer, kind), so reruns add nothing."""
         now = utcnow()
         for chunk in _chunks(rows, 200):
-            values = [{"status": CareTaskStatus.OPEN, "created_at": now, "kind": "personal_call",
-                       **row} for row in chunk]
+            values = [
+                {"status": CareTaskStatus.OPEN, "created_at": now, "kind": "personal_call", **row}
+                for row in chunk
+            ]
             stmt = _upsert_insert(self.session, CareTask).values(values)
             await self.session.execute(
                 stmt.on_conflict_do_nothing(index_elements=["campaign_id", "customer_id", "kind"])
@@ -455,7 +499,8 @@ class CareTaskRepo:
 
     async def for_campaign(self, campaign_id: int) -> builtins.list[CareTask]:
         rows = await self.session.scalars(
-            select(CareTask).where(col(CareTask.campaign_id) == campaign_id)
+            select(CareTask)
+            .where(col(CareTask.campaign_id) == campaign_id)
             .order_by(col(CareTask.id))
         )
         return builtins.list(rows.all())
@@ -472,13 +517,13 @@ class CareTaskRepo:
 
     async def set_posted(self, task_id: int, message_id: int) -> None:
         await self.session.execute(
-            update(CareTask).where(col(CareTask.id) == task_id)
-            .values(staff_message_id=message_id)
+            update(CareTask).where(col(CareTask.id) == task_id).values(staff_message_id=message_id)
         )
 
     async def complete(self, task_id: int, by: str, now: datetime) -> bool:
         result = await self.session.execute(
-            update(CareTask).where(col(CareTask.id) == task_id)
+            update(CareTask)
+            .where(col(CareTask.id) == task_id)
             .where(col(CareTask.status) == CareTaskStatus.OPEN)
             .values(status=CareTaskStatus.DONE, done_at=now, done_by=by)
         )

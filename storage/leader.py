@@ -108,8 +108,9 @@ class PostgresLeaderLock:
                 await self._conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": self.key})
                 await self._conn.commit()
         except (SQLAlchemyError, OSError, TimeoutError) as exc:
-            log.warning("leader lock %s: unlock failed (the server frees it on close): %s",
-                        self.name, exc)
+            log.warning(
+                "leader lock %s: unlock failed (the server frees it on close): %s", self.name, exc
+            )
         await self._drop()
 
     async def _drop(self) -> None:

@@ -25,8 +25,9 @@ class ProcessedUpdate(SQLModel, table=True):
 
     __tablename__ = "processed_updates"
 
-    update_id: int = Field(sa_type=BigInteger, primary_key=True, sa_column_kwargs={
-        "autoincrement": False})
+    update_id: int = Field(
+        sa_type=BigInteger, primary_key=True, sa_column_kwargs={"autoincrement": False}
+    )
     processed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
 
 

@@ -259,11 +259,7 @@ async def _drive(
                 f"chat {chat_id}: update {update['update_id']} lost or out of order"
             )
             position += 1
-            if (
-                position < len(got)
-                and got[position] == answer
-                and update["update_id"] in ambiguous
-            ):
+            if position < len(got) and got[position] == answer and update["update_id"] in ambiguous:
                 doubled += 1
                 position += 1
         assert position == len(got), f"chat {chat_id}: {len(got) - position} extra replies"

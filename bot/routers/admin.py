@@ -35,7 +35,9 @@ async def on_console_button(query: CallbackQuery, services: Services) -> None:
     if not isinstance(message, Message):
         return  # the console message is too old to be edited (inaccessible)
     reply = await CampaignAdmin(services).press(
-        query.from_user.id, query.data or "", chat_id=message.chat.id,
+        query.from_user.id,
+        query.data or "",
+        chat_id=message.chat.id,
         message_id=message.message_id,
     )
     try:

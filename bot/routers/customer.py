@@ -75,8 +75,6 @@ async def on_message(
         await staff_gateway.relay_from_customer(bot, repos, turn.ticket, message, after_commit)
 
 
-async def on_edited(
-    message: Message, bot: Bot, repos: Repos, staff_gateway: StaffGateway
-) -> None:
+async def on_edited(message: Message, bot: Bot, repos: Repos, staff_gateway: StaffGateway) -> None:
     """A customer edited a message: mirror it onto its copy in the staff topic."""
     await staff_gateway.customer_edited(bot, repos, message)

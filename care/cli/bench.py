@@ -99,7 +99,9 @@ def broadcast(
     markdown = bench.render_markdown(
         results,
         info,
-        "## Broadcast (`carebot bench broadcast" + (" --quick" if quick else "") + "`)\n\n"
+        "## Broadcast (`carebot bench broadcast"
+        + (" --quick" if quick else "")
+        + "`)\n\n"
         + report.machine_line()
         + "\n\nOne process: real `CampaignSender`, the lean Bot API transport and the SQLite "
         "ledger; the fake Bot API (tests/fakes/bot_api.py) runs in a child process and counts "

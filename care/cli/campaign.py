@@ -24,8 +24,9 @@ from storage import CampaignStatus, DeliveryStatus, Tier
 
 __all__ = ["app", "counts_table", "with_desk"]
 
-app = typer.Typer(help="Care campaigns: greetings per tier, paced and resumable.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Care campaigns: greetings per tier, paced and resumable.", no_args_is_help=True
+)
 T = TypeVar("T")
 
 
@@ -51,12 +52,20 @@ def with_desk(work: Callable[[CampaignDesk], Awaitable[T]]) -> T:
 
 def counts_table(counts: dict[tuple[Tier, DeliveryStatus], int], title: str = "") -> Table:
     """Per-tier outcome table: sent / failed / blocked / skipped / pending / sending."""
-    statuses = [DeliveryStatus.SENT, DeliveryStatus.FAILED, DeliveryStatus.BLOCKED,
-                DeliveryStatus.SKIPPED, DeliveryStatus.PENDING, DeliveryStatus.SENDING]
+    statuses = [
+        DeliveryStatus.SENT,
+        DeliveryStatus.FAILED,
+        DeliveryStatus.BLOCKED,
+        DeliveryStatus.SKIPPED,
+        DeliveryStatus.PENDING,
+        DeliveryStatus.SENDING,
+    ]
     table = Table("tier", *(s.value for s in statuses), "total", title=title or None)
     for tier in [*Tier, None]:
-        row = [sum(n for (t, s), n in counts.items() if s is st and (tier is None or t is tier))
-               for st in statuses]
+        row = [
+            sum(n for (t, s), n in counts.items() if s is st and (tier is None or t is tier))
+            for st in statuses
+        ]
         table.add_row(tier.value if tier else "all", *map(str, row), str(sum(row)))
     return table
 
@@ -64,8 +73,10 @@ def counts_table(counts: dict[tuple[Tier, DeliveryStatus], int], title: str = ""
 def _print_preview(preview: Preview) -> None:
     c = preview.campaign
     console = Console()
-    console.print(f"campaign {c.id}: {escape(c.name)} ({c.status.value}) occasion {c.occasion} "
-                  f"window {c.window_start:%Y-%m-%d %H:%M} - {c.window_end:%Y-%m-%d %H:%M} UTC")
+    console.print(
+        f"campaign {c.id}: {escape(c.name)} ({c.status.value}) occasion {c.occasion} "
+        f"window {c.window_start:%Y-%m-%d %H:%M} - {c.window_end:%Y-%m-%d %H:%M} UTC"
+    )
     table = Table("tier", "recipients", "script", "sample")
     for tier in Tier:
         sample = preview.samples.get(tier, "")
@@ -92,16 +103,14 @@ def create(
     name: Annotated[str | None, typer.Option("--name")] = None,
     gold: Annotated[str | None, typer.Option("--gold", help="Script id for gold.")] = None,
     silver: Annotated[str | None, typer.Option("--silver", help="Script id for silver.")] = None,
-    regular: Annotated[str | None, typer.Option("--regular", help="Script id for regular.")]
-    = None,
+    regular: Annotated[str | None, typer.Option("--regular", help="Script id for regular.")] = None,
     tiers: Annotated[str, typer.Option("--tiers", help="Only these tiers (comma list).")] = "",
     languages: Annotated[str, typer.Option("--languages", help="Only these languages.")] = "",
-    window_start: Annotated[str | None, typer.Option("--window-start", help="ISO date-time.")]
-    = None,
-    window_end: Annotated[str | None, typer.Option("--window-end", help="ISO date-time.")]
-    = None,
-    paid: Annotated[bool, typer.Option("--paid", help="Paid broadcast (up to 1,000/s).")]
-    = False,
+    window_start: Annotated[
+        str | None, typer.Option("--window-start", help="ISO date-time.")
+    ] = None,
+    window_end: Annotated[str | None, typer.Option("--window-end", help="ISO date-time.")] = None,
+    paid: Annotated[bool, typer.Option("--paid", help="Paid broadcast (up to 1,000/s).")] = False,
     by: Annotated[str, typer.Option("--by", help="Who creates it.")] = "cli",
 ) -> None:
     """Create a draft campaign (scripts default to greeting.<occasion>.<tier>)."""
@@ -118,19 +127,25 @@ def create(
         if start or end:
             from care.campaigns import default_window
 
-            d_start, d_end = default_window(day or (start or end or desk.clock()).date(),
-                                            settings)
+            d_start, d_end = default_window(day or (start or end or desk.clock()).date(), settings)
             window = (start or d_start, end or d_end)
         campaign = await desk.create(
-            occasion, occasion_date=day, name=name, scripts=scripts,
+            occasion,
+            occasion_date=day,
+            name=name,
+            scripts=scripts,
             audience=Audience(
                 tiers=tuple(t for t in tiers.split(",") if t),
                 languages=tuple(x for x in languages.split(",") if x),
             ),
-            window=window, paid=paid or None, created_by=by,
+            window=window,
+            paid=paid or None,
+            created_by=by,
         )
-        typer.echo(f"created campaign {campaign.id} ({campaign.name}); next: "
-                   f"carebot campaign preview {campaign.id}")
+        typer.echo(
+            f"created campaign {campaign.id} ({campaign.name}); next: "
+            f"carebot campaign preview {campaign.id}"
+        )
 
     with_desk(_work)
 
@@ -142,8 +157,14 @@ def list_() -> None:
     async def _work(desk: CampaignDesk) -> None:
         table = Table("id", "name", "occasion", "status", "window start (UTC)", "paid")
         for c in await desk.list_campaigns():
-            table.add_row(str(c.id), c.name, c.occasion, c.status.value,
-                          f"{c.window_start:%Y-%m-%d %H:%M}", "yes" if c.paid_broadcast else "")
+            table.add_row(
+                str(c.id),
+                c.name,
+                c.occasion,
+                c.status.value,
+                f"{c.window_start:%Y-%m-%d %H:%M}",
+                "yes" if c.paid_broadcast else "",
+            )
         Console().print(table)
 
     with_desk(_work)
@@ -197,7 +218,10 @@ def report(campaign_id: Annotated[int, typer.Argument()]) -> None:
     async def _work(desk: CampaignDesk) -> None:
         campaign = await desk.get(campaign_id)
         counts = await desk.counts(campaign_id)
-        Console().print(counts_table(counts, f"campaign {campaign_id}: {escape(campaign.name)} "
-                                             f"({campaign.status.value})"))
+        Console().print(
+            counts_table(
+                counts, f"campaign {campaign_id}: {escape(campaign.name)} ({campaign.status.value})"
+            )
+        )
 
     with_desk(_work)

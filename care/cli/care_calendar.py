@@ -16,8 +16,7 @@ __all__ = ["calendar"]
 
 
 def calendar(
-    year: Annotated[int | None, typer.Option("--year", help="List a whole year instead.")]
-    = None,
+    year: Annotated[int | None, typer.Option("--year", help="List a whole year instead.")] = None,
     days: Annotated[int, typer.Option("--days", help="How far ahead (without --year).")] = 366,
 ) -> None:
     """List the coming occasions: public and lunar holidays and your custom dates."""
@@ -28,11 +27,18 @@ def calendar(
     table = Table("date", "occasion", "name", "kind", "in")
     for item in items:
         delta = (item.date - today).days
-        table.add_row(item.date.isoformat(), item.key, f"{item.name} / {item.name_en}",
-                      item.kind, f"{delta} d" if delta >= 0 else "past")
+        table.add_row(
+            item.date.isoformat(),
+            item.key,
+            f"{item.name} / {item.name_en}",
+            item.kind,
+            f"{delta} d" if delta >= 0 else "past",
+        )
     Console().print(table)
     if settings.care.birthday_greetings:
-        typer.echo("birthday greetings: on (daily at "
-                   f"{settings.care.birthday_send_time:%H:%M} {settings.timezone})")
+        typer.echo(
+            "birthday greetings: on (daily at "
+            f"{settings.care.birthday_send_time:%H:%M} {settings.timezone})"
+        )
     else:
         typer.echo("birthday greetings: off (set [care] birthday_greetings = true)")

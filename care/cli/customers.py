@@ -25,8 +25,9 @@ app = typer.Typer(help="Customer profiles: CSV import/export and tiers.", no_arg
 @app.command("import")
 def import_(
     file: Annotated[Path, typer.Argument(help="CSV file; header names the columns.")],
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Check and report; write nothing.")]
-    = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Check and report; write nothing.")
+    ] = False,
     encoding: Annotated[str, typer.Option("--encoding", help="auto, utf-8 or gbk.")] = "auto",
 ) -> None:
     """Upsert customers by telegram_id; all rows or none (bad rows listed by line)."""
@@ -40,11 +41,21 @@ def import_(
             from datetime import datetime
 
             today = datetime.now(settings.zone).date()
-            with Progress(TextColumn("importing"), BarColumn(), MofNCompleteColumn(),
-                          TimeElapsedColumn(), console=console, transient=True) as progress:
+            with Progress(
+                TextColumn("importing"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=console,
+                transient=True,
+            ) as progress:
                 task = progress.add_task("import", total=None)
                 report = await import_customers(
-                    database, file, today=today, encoding=encoding, dry_run=dry_run,
+                    database,
+                    file,
+                    today=today,
+                    encoding=encoding,
+                    dry_run=dry_run,
                     progress=lambda n: progress.advance(task, n),
                 )
         finally:
@@ -52,11 +63,12 @@ def import_(
         if not report.ok:
             for problem in report.problems:
                 typer.echo(f"{file}:{problem.line}: {problem.message}")
-            fail(f"nothing imported: {len(report.problems)} problem(s) in {report.rows} row(s)",
-                 1)
+            fail(f"nothing imported: {len(report.problems)} problem(s) in {report.rows} row(s)", 1)
         verb = "would import" if dry_run else "imported"
-        typer.echo(f"{verb} {report.rows} row(s) ({report.encoding}): {report.created} new, "
-                   f"{report.updated} updated")
+        typer.echo(
+            f"{verb} {report.rows} row(s) ({report.encoding}): {report.created} new, "
+            f"{report.updated} updated"
+        )
 
     try:
         asyncio.run(_run())
@@ -68,8 +80,7 @@ def import_(
 
 @app.command("export")
 def export(
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="File (default: stdout).")]
-    = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="File (default: stdout).")] = None,
 ) -> None:
     """Write every customer as CSV (UTF-8); the file can be edited and imported back."""
     settings = settings_or_exit()
@@ -91,8 +102,9 @@ def export(
 
 @app.command("retier")
 def retier(
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Report moves; write nothing.")]
-    = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Report moves; write nothing.")
+    ] = False,
 ) -> None:
     """Recompute tiers from spend, visits and referrals; report who moved."""
     settings = settings_or_exit()
@@ -106,8 +118,12 @@ def retier(
             await database.dispose()
         table = Table("telegram id", "from", "to", "override (kept)")
         for move in moves:
-            table.add_row(str(move.telegram_id), move.old.value, move.new.value,
-                          move.pinned.value if move.pinned else "")
+            table.add_row(
+                str(move.telegram_id),
+                move.old.value,
+                move.new.value,
+                move.pinned.value if move.pinned else "",
+            )
         Console().print(table)
         verb = "would move" if dry_run else "moved"
         typer.echo(f"{verb} {len(moves)} customer(s)")

@@ -44,8 +44,11 @@ class Console(Chat):
     async def click(self, data: str) -> EditMessageText | SendMessage:
         before = len(self.session.requests)
         await self.press(data)
-        shown = [m for m in self.session.requests[before:]
-                 if isinstance(m, EditMessageText | SendMessage)]
+        shown = [
+            m
+            for m in self.session.requests[before:]
+            if isinstance(m, EditMessageText | SendMessage)
+        ]
         assert shown, f"nothing shown for {data}"
         return shown[-1]
 
@@ -53,12 +56,15 @@ class Console(Chat):
 @pytest.fixture
 async def admin_chat(services: Services) -> AsyncIterator[Console]:
     services.settings.admin_ids = [ADMIN]
-    await add_customers(services.database, [
-        customer(9001, tier_override="gold", surname="王", title="先生"),
-        customer(9002, tier_override="silver"),
-        customer(9003),
-        customer(9004),
-    ])
+    await add_customers(
+        services.database,
+        [
+            customer(9001, tier_override="gold", surname="王", title="先生"),
+            customer(9002, tier_override="silver"),
+            customer(9003),
+            customer(9004),
+        ],
+    )
     chat = Console(services, user_id=ADMIN)
     try:
         yield chat
@@ -103,8 +109,13 @@ async def test_admin_creates_previews_sends_and_reads_the_report(
         edits.append((chat_id, message_id, reply))
 
     send = FakeSend(timer)
-    scheduler = CareScheduler(services, send, jobstore="sqlite://", timer=timer,
-                              progress=progress_card_factory(services, edit, every_n=1))
+    scheduler = CareScheduler(
+        services,
+        send,
+        jobstore="sqlite://",
+        timer=timer,
+        progress=progress_card_factory(services, edit, every_n=1),
+    )
     report = await scheduler.run_campaign(cid)
     assert report.total(DeliveryStatus.SENT) == 4
     assert edits and all(e[:2] == (ADMIN, 1) for e in edits)
@@ -116,8 +127,9 @@ async def test_admin_creates_previews_sends_and_reads_the_report(
     assert re.search(r"regular\s+2 / 0 / 0 / 0 / 0", table)
 
 
-async def test_pause_resume_cancel_from_the_console(admin_chat: Console, services: Services
-                                                     ) -> None:
+async def test_pause_resume_cancel_from_the_console(
+    admin_chat: Console, services: Services
+) -> None:
     campaign = await campaign_desk(services).create("mid_autumn")
     cid = campaign.id
     await admin_chat.click(f"adm:sc:{cid}")
@@ -131,10 +143,10 @@ async def test_pause_resume_cancel_from_the_console(admin_chat: Console, service
     assert "无法执行" in _plain(refused)
 
 
-async def test_scheduling_is_refused_with_reasons(admin_chat: Console, services: Services
-                                                  ) -> None:
+async def test_scheduling_is_refused_with_reasons(admin_chat: Console, services: Services) -> None:
     campaign = await campaign_desk(services).create(
-        "spring_festival", scripts={Tier.GOLD: None, Tier.SILVER: None, Tier.REGULAR: None})
+        "spring_festival", scripts={Tier.GOLD: None, Tier.SILVER: None, Tier.REGULAR: None}
+    )
     shown = _plain(await admin_chat.click(f"adm:sc:{campaign.id}"))
     assert "无法执行" in shown and "no greeting script" in shown
     assert (await campaign_desk(services).get(campaign.id or 0)).status is CampaignStatus.DRAFT
@@ -164,13 +176,21 @@ async def test_progress_card_is_throttled(services: Services) -> None:
     async def edit(chat_id: int, message_id: int, reply: Reply) -> None:
         edits.append(reply)
 
-    card = ProgressCard(CampaignAdmin(services), campaign, edit, every_n=100,
-                        every_seconds=5.0, monotonic=lambda: now[0])
+    card = ProgressCard(
+        CampaignAdmin(services),
+        campaign,
+        edit,
+        every_n=100,
+        every_seconds=5.0,
+        monotonic=lambda: now[0],
+    )
 
     def report(done: int, final: bool = False) -> RunReport:
         r = RunReport(campaign.id or 0, final=final)
-        r.counts = {(Tier.REGULAR, DeliveryStatus.SENT): done,
-                    (Tier.REGULAR, DeliveryStatus.PENDING): 1000 - done}
+        r.counts = {
+            (Tier.REGULAR, DeliveryStatus.SENT): done,
+            (Tier.REGULAR, DeliveryStatus.PENDING): 1000 - done,
+        }
         return r
 
     await card(report(50))  # not enough yet

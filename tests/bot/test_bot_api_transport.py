@@ -87,7 +87,11 @@ async def test_free_messages_carry_no_paid_flag(api: FakeBotAPI, send: Send) -> 
     ],
 )
 async def test_errors_map_to_the_senders_outcomes(
-    api: FakeBotAPI, send: Send, code: int, description: str, retry_after: int | None,
+    api: FakeBotAPI,
+    send: Send,
+    code: int,
+    description: str,
+    retry_after: int | None,
     expected: type[SendError],
 ) -> None:
     api.inject_error("sendMessage", code=code, description=description, retry_after=retry_after)
@@ -126,6 +130,7 @@ def test_campaign_send_path_does_not_import_aiogram_or_the_intent_model() -> Non
         "heavy = [m for m in ('aiogram', 'sklearn', 'scipy') if m in sys.modules]\n"
         "print(','.join(heavy))\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         timeout=120, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
     assert out.stdout.strip() == ""

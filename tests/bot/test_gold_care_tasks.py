@@ -49,18 +49,25 @@ async def send(request: pytest.FixtureRequest, api: FakeBotAPI) -> AsyncIterator
 
 
 def _texts_to(api: FakeBotAPI, chat_id: int) -> list[str]:
-    return [parse_html(c.params["text"])[0] for c in api.calls_of("sendMessage")
-            if c.ok and c.params["chat_id"] == chat_id]
+    return [
+        parse_html(c.params["text"])[0]
+        for c in api.calls_of("sendMessage")
+        if c.ok and c.params["chat_id"] == chat_id
+    ]
 
 
 async def test_gold_task_is_posted_to_the_staff_group_once(
     services: Services, api: FakeBotAPI, send: Send
 ) -> None:
     services.settings.staff_chat_id = STAFF
-    await add_customers(services.database, [
-        customer(7001, tier_override="gold", surname="王", title="先生", first_name="大明"),
-        customer(7002, tier_override="silver"), customer(7003),
-    ])
+    await add_customers(
+        services.database,
+        [
+            customer(7001, tier_override="gold", surname="王", title="先生", first_name="大明"),
+            customer(7002, tier_override="silver"),
+            customer(7003),
+        ],
+    )
     desk = campaign_desk(services)
     campaign = await desk.create("spring_festival")
     assert campaign.id is not None
@@ -69,8 +76,13 @@ async def test_gold_task_is_posted_to_the_staff_group_once(
     async def before(campaign_id: int) -> None:
         await post_care_tasks(services, campaign_id, send)
 
-    scheduler = CareScheduler(services, send, jobstore="sqlite://",
-                              timer=TimeMachine(services.clock()), before_campaign=before)
+    scheduler = CareScheduler(
+        services,
+        send,
+        jobstore="sqlite://",
+        timer=TimeMachine(services.clock()),
+        before_campaign=before,
+    )
     report = await scheduler.run_campaign(campaign.id)
     assert report.total(DeliveryStatus.SENT) == 3
 
@@ -97,15 +109,20 @@ async def test_a_refused_post_is_retried_before_the_next_run(
     campaign = await desk.create("mid_autumn")
     assert campaign.id is not None
     await desk.schedule(campaign.id)
-    api.inject_error("sendMessage", code=400, description="Bad Request: chat not found",
-                     match=lambda p: p.get("chat_id") == STAFF)
+    api.inject_error(
+        "sendMessage",
+        code=400,
+        description="Bad Request: chat not found",
+        match=lambda p: p.get("chat_id") == STAFF,
+    )
     assert await post_care_tasks(services, campaign.id, send) == 0  # logged, not raised
     assert await post_care_tasks(services, campaign.id, send) == 1
     assert await post_care_tasks(services, campaign.id, send) == 0  # already posted
 
 
-async def test_without_staff_chat_nothing_is_posted(services: Services, api: FakeBotAPI,
-                                                    send: Send) -> None:
+async def test_without_staff_chat_nothing_is_posted(
+    services: Services, api: FakeBotAPI, send: Send
+) -> None:
     await add_customers(services.database, [customer(7001, tier_override="gold")])
     desk = campaign_desk(services)
     campaign = await desk.create("mid_autumn")

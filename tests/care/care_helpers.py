@@ -37,9 +37,11 @@ class TimeMachine:
 class FakeSend:
     """Records sends; `fail(chat_id)` returns an exception to raise (or None)."""
 
-    def __init__(self, timer: TimeMachine,
-                 fail: Callable[[int, int], SendError | BaseException | None] | None = None
-                 ) -> None:
+    def __init__(
+        self,
+        timer: TimeMachine,
+        fail: Callable[[int, int], SendError | BaseException | None] | None = None,
+    ) -> None:
         self.timer = timer
         self.fail = fail
         self.calls: list[tuple[float, OutgoingMessage]] = []
@@ -63,7 +65,12 @@ async def add_customers(database: Database, rows: Sequence[dict[str, Any]]) -> N
 
 
 def customer(tid: int, **extra: Any) -> dict[str, Any]:
-    base: dict[str, Any] = {"telegram_id": tid, "first_name": f"C{tid}", "surname": "梁",
-                            "title": "小姐", "language": "zh-Hans"}
+    base: dict[str, Any] = {
+        "telegram_id": tid,
+        "first_name": f"C{tid}",
+        "surname": "梁",
+        "title": "小姐",
+        "language": "zh-Hans",
+    }
     base.update(extra)
     return base

@@ -32,8 +32,17 @@ def test_year_lists_all_festivals_in_order_with_custom_dates() -> None:
     custom = [CustomOccasion(key="shop_anniversary", name="店庆", month=6, day=8)]
     items = occasions(2026, custom)
     keys = [o.key for o in items]
-    for key in ("new_year", "spring_festival", "lantern", "dragon_boat", "qixi",
-                "mid_autumn", "national_day", "double_ninth", "shop_anniversary"):
+    for key in (
+        "new_year",
+        "spring_festival",
+        "lantern",
+        "dragon_boat",
+        "qixi",
+        "mid_autumn",
+        "national_day",
+        "double_ninth",
+        "shop_anniversary",
+    ):
         assert key in keys
     assert [o.date for o in items] == sorted(o.date for o in items)
 

@@ -32,8 +32,9 @@ async def test_missed_during_downtime_is_sent_late_once(services, tmp_path: Path
     await add_customers(services.database, [customer(1), customer(2)])
     desk = campaign_desk(services)
     now = datetime.now(UTC)
-    campaign = await desk.create("spring_festival", window=(now - timedelta(hours=3),
-                                                            now + timedelta(hours=9)))
+    campaign = await desk.create(
+        "spring_festival", window=(now - timedelta(hours=3), now + timedelta(hours=9))
+    )
     assert campaign.id is not None
     await desk.schedule(campaign.id)
     store = f"sqlite:///{tmp_path / 'jobs.db'}"
@@ -44,14 +45,17 @@ async def test_missed_during_downtime_is_sent_late_once(services, tmp_path: Path
     # The job was due 3 hours ago while the bot was down: write it into the store only.
     offline = CareScheduler(services, send, jobstore=store, timer=timer)
     offline.scheduler.start(paused=True)
-    offline.scheduler.add_job(fire_job, DateTrigger(run_date=now - timedelta(hours=3)),
-                              args=("campaign", str(campaign.id)), id=f"campaign-{campaign.id}",
-                              misfire_grace_time=12 * 3600)
+    offline.scheduler.add_job(
+        fire_job,
+        DateTrigger(run_date=now - timedelta(hours=3)),
+        args=("campaign", str(campaign.id)),
+        id=f"campaign-{campaign.id}",
+        misfire_grace_time=12 * 3600,
+    )
     offline.scheduler.shutdown(wait=False)
 
     reports = []
-    restarted = CareScheduler(services, send, jobstore=store, timer=timer,
-                              on_report=reports.append)
+    restarted = CareScheduler(services, send, jobstore=store, timer=timer, on_report=reports.append)
     await restarted.start()
     try:
         await _wait(lambda: bool(reports))
@@ -75,8 +79,13 @@ async def test_too_late_is_skipped_not_sent(services, tmp_path: Path) -> None:
 
     sched.scheduler.add_listener(lambda event: missed.append(event.job_id), EVENT_JOB_MISSED)
     sched.scheduler.start(paused=True)
-    sched.scheduler.add_job(fire_job, DateTrigger(run_date=datetime.now(UTC) - timedelta(days=1)),
-                            args=("campaign", "1"), id="campaign-1", misfire_grace_time=3600)
+    sched.scheduler.add_job(
+        fire_job,
+        DateTrigger(run_date=datetime.now(UTC) - timedelta(days=1)),
+        args=("campaign", "1"),
+        id="campaign-1",
+        misfire_grace_time=3600,
+    )
     sched.scheduler.resume()
     try:
         await _wait(lambda: bool(missed))
@@ -86,8 +95,10 @@ async def test_too_late_is_skipped_not_sent(services, tmp_path: Path) -> None:
 
 
 async def test_only_one_leader(tmp_path: Path) -> None:
-    first, second = FileLeaderLock(tmp_path / "leader.lock"), FileLeaderLock(
-        tmp_path / "leader.lock")
+    first, second = (
+        FileLeaderLock(tmp_path / "leader.lock"),
+        FileLeaderLock(tmp_path / "leader.lock"),
+    )
     assert isinstance(first, LeaderLock)
     assert await first.acquire() is True
     assert await second.acquire() is False

@@ -29,10 +29,14 @@ LONG = """
 async def test_tier_without_script_cannot_be_scheduled(services) -> None:
     await add_customers(services.database, [customer(1, tier_override="gold"), customer(2)])
     desk = campaign_desk(services)
-    campaign = await desk.create("spring_festival", scripts={
-        Tier.GOLD: None, Tier.SILVER: "greeting.spring_festival.silver",
-        Tier.REGULAR: "greeting.spring_festival.regular",
-    })
+    campaign = await desk.create(
+        "spring_festival",
+        scripts={
+            Tier.GOLD: None,
+            Tier.SILVER: "greeting.spring_festival.silver",
+            Tier.REGULAR: "greeting.spring_festival.regular",
+        },
+    )
     assert campaign.id is not None
     with pytest.raises(CampaignError, match="gold: no greeting script"):
         await desk.schedule(campaign.id)
@@ -42,9 +46,14 @@ async def test_tier_without_script_cannot_be_scheduled(services) -> None:
 async def test_tier_without_recipients_needs_no_script(services) -> None:
     await add_customers(services.database, [customer(2)])
     desk = campaign_desk(services)
-    campaign = await desk.create("spring_festival", scripts={
-        Tier.GOLD: None, Tier.SILVER: None, Tier.REGULAR: "greeting.spring_festival.regular",
-    })
+    campaign = await desk.create(
+        "spring_festival",
+        scripts={
+            Tier.GOLD: None,
+            Tier.SILVER: None,
+            Tier.REGULAR: "greeting.spring_festival.regular",
+        },
+    )
     assert campaign.id is not None
     preview = await desk.schedule(campaign.id)
     assert preview.recipients[Tier.REGULAR] == 1
@@ -53,8 +62,9 @@ async def test_tier_without_recipients_needs_no_script(services) -> None:
 async def test_chat_script_or_unknown_script_refused(services) -> None:
     await add_customers(services.database, [customer(2), customer(3, tier_override="silver")])
     desk = campaign_desk(services)
-    campaign = await desk.create("x", scripts={
-        Tier.GOLD: "welcome", Tier.SILVER: "nope", Tier.REGULAR: "welcome"})
+    campaign = await desk.create(
+        "x", scripts={Tier.GOLD: "welcome", Tier.SILVER: "nope", Tier.REGULAR: "welcome"}
+    )
     assert campaign.id is not None
     with pytest.raises(CampaignError) as err:
         await desk.schedule(campaign.id)
@@ -71,9 +81,14 @@ async def test_script_failing_lint_refused(settings, clock, tmp_path: Path) -> N
     await services.database.upgrade()
     try:
         desk = campaign_desk(services)
-        campaign = await desk.create("shop_day", scripts={
-            Tier.GOLD: "greeting.shop_day.regular", Tier.SILVER: "greeting.shop_day.regular",
-            Tier.REGULAR: "greeting.shop_day.regular"})
+        campaign = await desk.create(
+            "shop_day",
+            scripts={
+                Tier.GOLD: "greeting.shop_day.regular",
+                Tier.SILVER: "greeting.shop_day.regular",
+                Tier.REGULAR: "greeting.shop_day.regular",
+            },
+        )
         assert campaign.id is not None
         await add_customers(services.database, [customer(5)])
         with pytest.raises(CampaignError, match="is a draft"):
@@ -87,10 +102,15 @@ async def test_script_failing_lint_refused(settings, clock, tmp_path: Path) -> N
 
 
 async def test_preview_counts_and_samples_and_gold_call_tasks(services) -> None:
-    await add_customers(services.database, [
-        customer(1, tier_override="gold"), customer(2, tier_override="silver"), customer(3),
-        customer(4, language="en", surname="Liang", title="Ms."),
-    ])
+    await add_customers(
+        services.database,
+        [
+            customer(1, tier_override="gold"),
+            customer(2, tier_override="silver"),
+            customer(3),
+            customer(4, language="en", surname="Liang", title="Ms."),
+        ],
+    )
     desk = campaign_desk(services)
     campaign = await desk.create("mid_autumn", audience=Audience(tiers=("gold", "regular")))
     assert campaign.id is not None

@@ -60,11 +60,11 @@ async def test_bad_rows_reported_by_line_and_nothing_written(services, tmp_path:
     path = tmp_path / "bad.csv"
     path.write_text(
         "telegram_id,surname,title,birthday,total_spend\n"
-        "201,王,先生,1980-01-01,10\n"      # line 2 fine
-        "202,李,女士,1980-13-45,10\n"      # line 3 bad date
-        "abc,赵,先生,,10\n"                 # line 4 bad id
-        "201,王,先生,,10\n"                 # line 5 duplicate of line 2
-        "203,周,小姐,,-5\n",                # line 6 negative spend
+        "201,王,先生,1980-01-01,10\n"  # line 2 fine
+        "202,李,女士,1980-13-45,10\n"  # line 3 bad date
+        "abc,赵,先生,,10\n"  # line 4 bad id
+        "201,王,先生,,10\n"  # line 5 duplicate of line 2
+        "203,周,小姐,,-5\n",  # line 6 negative spend
         encoding="utf-8",
     )
     report = await import_customers(services.database, path, today=TODAY)

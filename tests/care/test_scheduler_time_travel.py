@@ -30,10 +30,12 @@ def timer(services: Services) -> TimeMachine:
 
 
 @pytest.fixture
-async def scheduler(services: Services, timer: TimeMachine, tmp_path: Path
-                    ) -> AsyncIterator[CareScheduler]:
-    sched = CareScheduler(services, FakeSend(timer), jobstore=f"sqlite:///{tmp_path / 'j.db'}",
-                          timer=timer)
+async def scheduler(
+    services: Services, timer: TimeMachine, tmp_path: Path
+) -> AsyncIterator[CareScheduler]:
+    sched = CareScheduler(
+        services, FakeSend(timer), jobstore=f"sqlite:///{tmp_path / 'j.db'}", timer=timer
+    )
     try:
         yield sched
     finally:
@@ -52,11 +54,14 @@ async def _wait_for(reports: list[RunReport], count: int, timeout: float = 10.0)
             await asyncio.sleep(0.02)
 
 
-async def test_quiet_hours_defer_and_requeue_the_campaign(services: Services, timer: TimeMachine,
-                                                          scheduler: CareScheduler) -> None:
+async def test_quiet_hours_defer_and_requeue_the_campaign(
+    services: Services, timer: TimeMachine, scheduler: CareScheduler
+) -> None:
     timer.travel(hours=1)  # 02:00 UTC: 10:00 Shanghai, 02:00 London (quiet until 09:00)
-    await add_customers(services.database, [
-        customer(1, timezone="Asia/Shanghai"), customer(2, timezone="Europe/London")])
+    await add_customers(
+        services.database,
+        [customer(1, timezone="Asia/Shanghai"), customer(2, timezone="Europe/London")],
+    )
     desk = campaign_desk(services)
     campaign = await desk.create("spring_festival")
     assert campaign.id is not None
@@ -76,13 +81,18 @@ async def test_quiet_hours_defer_and_requeue_the_campaign(services: Services, ti
     assert (await desk.get(campaign.id)).status is CampaignStatus.DONE
 
 
-async def test_daily_birthday_job(services: Services, timer: TimeMachine,
-                                  scheduler: CareScheduler) -> None:
+async def test_daily_birthday_job(
+    services: Services, timer: TimeMachine, scheduler: CareScheduler
+) -> None:
     services.settings.care.birthday_greetings = True
-    await add_customers(services.database, [
-        customer(1, birthday=date(1990, 11, 23)), customer(2, birthday=date(1985, 11, 24)),
-        customer(3, birthday=date(1970, 5, 1)),
-    ])
+    await add_customers(
+        services.database,
+        [
+            customer(1, birthday=date(1990, 11, 23)),
+            customer(2, birthday=date(1985, 11, 24)),
+            customer(3, birthday=date(1970, 5, 1)),
+        ],
+    )
     await scheduler.start()
     job = scheduler.scheduler.get_job(BIRTHDAY_JOB)
     assert job is not None and job.misfire_grace_time == 14 * 3600  # until midnight
@@ -113,8 +123,7 @@ async def test_birthday_missed_during_downtime_is_sent_late_once(
 
     for restart in range(2):  # the same day, twice: late once, then never again
         reports: list[RunReport] = []
-        sched = CareScheduler(services, send, jobstore=store, timer=timer,
-                              on_report=reports.append)
+        sched = CareScheduler(services, send, jobstore=store, timer=timer, on_report=reports.append)
         await sched.start()
         try:
             await _wait_for(reports, 1)
@@ -125,8 +134,9 @@ async def test_birthday_missed_during_downtime_is_sent_late_once(
         assert reports[0].total(DeliveryStatus.SENT) == 1
 
 
-async def test_sync_picks_up_campaigns_scheduled_elsewhere(services: Services,
-                                                           scheduler: CareScheduler) -> None:
+async def test_sync_picks_up_campaigns_scheduled_elsewhere(
+    services: Services, scheduler: CareScheduler
+) -> None:
     await add_customers(services.database, [customer(1)])
     scheduler.scheduler.start(paused=True)
     assert await scheduler.sync() == []

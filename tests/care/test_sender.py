@@ -67,8 +67,7 @@ async def test_rate_and_per_chat_pacing(services, desk, timer) -> None:
     assert times[-1] - times[0] >= 60 / 20 - 0.3
 
 
-async def test_retry_after_pauses_everything_and_nobody_is_doubled(services, desk, timer
-                                                                    ) -> None:
+async def test_retry_after_pauses_everything_and_nobody_is_doubled(services, desk, timer) -> None:
     cid = await _campaign(services, desk, 20)
     storm = {3, 4, 5}
 
@@ -133,8 +132,9 @@ async def test_transient_errors_retry_with_backoff_then_give_up(services, desk, 
     assert 2.0 in timer.sleeps and 4.0 in timer.sleeps  # exponential backoff
 
 
-async def test_crash_then_resume_no_duplicates_and_sending_rows_reported(services, desk, timer
-                                                                         ) -> None:
+async def test_crash_then_resume_no_duplicates_and_sending_rows_reported(
+    services, desk, timer
+) -> None:
     cid = await _campaign(services, desk, 30)
     send = FakeSend(timer, lambda _, n: Crash() if n == 12 else None)
     with pytest.raises(Crash):
@@ -160,10 +160,14 @@ async def test_crash_then_resume_no_duplicates_and_sending_rows_reported(service
 
 async def test_quiet_hours_in_each_customers_zone(services, desk, timer) -> None:
     # 02:00 UTC: 10:00 in Shanghai, 21:00 (the evening before) in New York.
-    await add_customers(services.database, [
-        customer(1, timezone="Asia/Shanghai"), customer(2, timezone="America/New_York"),
-        customer(3, timezone="Europe/London"),  # 02:00: quiet until 09:00 London
-    ])
+    await add_customers(
+        services.database,
+        [
+            customer(1, timezone="Asia/Shanghai"),
+            customer(2, timezone="America/New_York"),
+            customer(3, timezone="Europe/London"),  # 02:00: quiet until 09:00 London
+        ],
+    )
     campaign = await desk.create("spring_festival")
     assert campaign.id is not None
     await desk.send_now(campaign.id)
@@ -182,9 +186,16 @@ async def test_quiet_hours_in_each_customers_zone(services, desk, timer) -> None
 
 
 async def test_opt_out_is_per_category(services, desk, timer) -> None:
-    await add_customers(services.database, [
-        customer(1, ), customer(2), customer(3),
-    ])
+    await add_customers(
+        services.database,
+        [
+            customer(
+                1,
+            ),
+            customer(2),
+            customer(3),
+        ],
+    )
     async with services.database.transaction() as session:
         from storage import ProfileRepo
 
