@@ -31,7 +31,6 @@ from __future__ import annotations
 import hashlib
 import math
 import os
-import re
 import tempfile
 import warnings
 from collections import Counter
@@ -42,11 +41,10 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from intents.tokens import base_counts
+
 __all__ = ["LinearModel", "linear_features"]
 
-_CJK_CHARS = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-_TOKEN = re.compile(rf"[{_CJK_CHARS}]+|[^\W_{_CJK_CHARS}]+")
-_CJK_START = re.compile(rf"[{_CJK_CHARS}]")
 # Bump when the features or the training change: cached weights of an older version
 # must not be reused with a different feature space.
 _VERSION = "linear-v1"
@@ -56,20 +54,6 @@ _MAX_ITER = 200
 
 FloatArray = npt.NDArray[np.float64]
 Float32Array = npt.NDArray[np.float32]
-
-
-def _stem(word: str) -> str:
-    # Same crude, consistent suffix stripper as the kNN features: "refunded"/"refunds"
-    # -> "refund".  Consistency on both sides is all a bag-of-words model needs.
-    if len(word) > 5 and word.endswith("ing"):
-        return word[:-3]
-    if len(word) > 4 and word.endswith("ed"):
-        return word[:-2]
-    if len(word) > 4 and word.endswith("ies"):
-        return word[:-3] + "y"
-    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
-        return word[:-1]
-    return word
 
 
 @lru_cache(maxsize=65536)
@@ -83,27 +67,9 @@ def _char_grams(token: str) -> tuple[str, ...]:
 
 def linear_features(norm: str) -> dict[str, float]:
     """Sublinear-tf features of a normalised text (before IDF)."""
-    counts: Counter[str] = Counter()
-    previous: str | None = None
-    for token in _TOKEN.findall(norm):
-        if _CJK_START.match(token):
-            previous = None
-            n = len(token)
-            for i in range(n):
-                counts["u" + token[i]] += 1
-                if i + 1 < n:
-                    counts["b" + token[i : i + 2]] += 1
-                if i + 2 < n:
-                    counts["t" + token[i : i + 3]] += 1
-            continue
-        digits = token.isdigit()
-        word = "#" if digits else _stem(token)
-        counts["w" + word] += 1
-        if previous is not None:
-            counts["p" + previous + " " + word] += 1
-        previous = word
-        if not digits:
-            counts.update(_char_grams(token))
+    counts, words = base_counts(norm)
+    for token in words:
+        counts.update(_char_grams(token))
     return {feat: 1.0 + math.log(tf) for feat, tf in counts.items()}
 
 

@@ -49,14 +49,12 @@ from rapidfuzz import fuzz, process
 from intents.linear import LinearModel
 from intents.loader import IntentSpec
 from intents.normalize import normalize
+from intents.tokens import CJK_START, base_counts
 
 __all__ = ["Decision", "Matcher", "MatcherConfig", "text_features"]
 
 log = logging.getLogger("carebot.intents")
 
-_CJK_CHARS = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-_TOKEN = re.compile(rf"[{_CJK_CHARS}]+|[^\W_{_CJK_CHARS}]+")
-_CJK_START = re.compile(rf"[{_CJK_CHARS}]")
 _EMPHASIS = re.compile(r"[?？][!！]|[!！][?？]|[!！]{2,}|[?？]{3,}|\b[A-Z]{4,}\b")
 _ORDINARY_CAPS = frozenset({"HTTP", "HTTPS", "IPHONE", "VISA", "ATM", "PIN", "USB", "WIFI", "HDMI"})
 
@@ -106,42 +104,11 @@ class Decision:
     ranking: tuple[tuple[str, float], ...] = field(default=(), compare=False)
 
 
-def _stem(word: str) -> str:
-    # A deliberately crude English suffix stripper: both sides go through it, so it
-    # only has to be consistent ("refunded"/"refunds" -> "refund"), not linguistic.
-    if len(word) > 5 and word.endswith("ing"):
-        return word[:-3]
-    if len(word) > 4 and word.endswith("ed"):
-        return word[:-2]
-    if len(word) > 4 and word.endswith("ies"):
-        return word[:-3] + "y"
-    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
-        return word[:-1]
-    return word
-
-
 def text_features(norm: str, unigram_weight: float, chargram_weight: float) -> dict[str, float]:
     """Sublinear-tf weighted features of a normalised text (before IDF)."""
-    counts: Counter[str] = Counter()
-    previous: str | None = None
-    for token in _TOKEN.findall(norm):
-        if _CJK_START.match(token):
-            previous = None
-            n = len(token)
-            for i, ch in enumerate(token):
-                counts["u" + ch] += 1
-                if i + 1 < n:
-                    counts["b" + token[i : i + 2]] += 1
-                if i + 2 < n:
-                    counts["t" + token[i : i + 3]] += 1
-            continue
-        digits = token.isdigit()
-        word = "#" if digits else _stem(token)
-        counts["w" + word] += 1
-        if previous is not None:
-            counts["p" + previous + " " + word] += 1
-        previous = word
-        if not digits and len(token) > 2:
+    counts, words = base_counts(norm)
+    for token in words:
+        if len(token) > 2:
             padded = f"<{token}>"
             for i in range(len(padded) - 2):
                 counts["g" + padded[i : i + 3]] += 1
@@ -274,7 +241,7 @@ class Matcher:
             for word, weight in spec.cues.items():
                 norm = normalize(word)
                 if norm:
-                    latin = not _CJK_START.match(norm)
+                    latin = not CJK_START.match(norm)
                     self._cues.append(_Cue(i, f" {norm}" if latin else norm, latin, weight))
 
     def _train(self, train: Callable[[], LinearModel]) -> None:
