@@ -34,6 +34,7 @@ __all__ = [
     "SLAPolicy",
     "Settings",
     "SettingsError",
+    "async_database_url",
     "load_settings",
 ]
 
@@ -43,6 +44,21 @@ _ROOT = Path(__file__).resolve().parent.parent
 BUNDLED_INTENTS_DIR = _ROOT / "intents" / "catalog"
 BUNDLED_SCRIPTS_DIR = _ROOT / "scripts" / "library"
 BUNDLED_FORBIDDEN_FILE = _ROOT / "scripts" / "forbidden.tsv"
+
+
+def async_database_url(value: str) -> str:
+    """The async-driver form of a database URL (plain postgresql:// and sqlite:/// accepted).
+
+    >>> async_database_url("postgresql://carebot@db/carebot")
+    'postgresql+asyncpg://carebot@db/carebot'
+    """
+    if value.startswith(("postgresql://", "postgres://")):
+        return "postgresql+asyncpg://" + value.split("://", 1)[1]
+    if value.startswith("sqlite:///"):
+        return "sqlite+aiosqlite:///" + value.split(":///", 1)[1]
+    if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+        raise ValueError("must be a sqlite+aiosqlite:// or postgresql+asyncpg:// URL")
+    return value
 
 
 class SettingsError(Exception):
@@ -170,13 +186,7 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _async_driver(cls, value: str) -> str:
-        if value.startswith("postgresql://") or value.startswith("postgres://"):
-            return "postgresql+asyncpg://" + value.split("://", 1)[1]
-        if value.startswith("sqlite:///"):
-            return "sqlite+aiosqlite:///" + value.split(":///", 1)[1]
-        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
-            raise ValueError("must be a sqlite+aiosqlite:// or postgresql+asyncpg:// URL")
-        return value
+        return async_database_url(value)
 
     @classmethod
     def settings_customise_sources(

@@ -32,6 +32,7 @@ from storage.care_repos import (
     ProfileRepo,
     TierInput,
 )
+from storage.copy import CopyError, CopyReport, copy_database
 from storage.database import Database, Session
 from storage.leader import PostgresLeaderLock
 from storage.models import (
@@ -63,6 +64,8 @@ __all__ = [
     "CareTaskStatus",
     "ClaimedDelivery",
     "ContentType",
+    "CopyError",
+    "CopyReport",
     "Customer",
     "CustomerRepo",
     "Database",
@@ -93,6 +96,7 @@ __all__ = [
     "TierInput",
     "UTCDateTime",
     "UpdateLedgerRepo",
+    "copy_database",
     "format_ticket_number",
     "utcnow",
 ]

@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 
 import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-from care.cli.common import settings_or_exit
-from storage import Database
+from care.cli.common import fail, settings_or_exit
+from care.settings import async_database_url
+from storage import CopyError, Database, copy_database
 
 __all__ = ["app"]
 
@@ -44,3 +46,46 @@ def current() -> None:
             await database.dispose()
 
     typer.echo(asyncio.run(_run()) or "(no schema yet: run `carebot db upgrade`)")
+
+
+@app.command()
+def copy(
+    to: str = typer.Option(
+        ..., "--to", help="Target URL, e.g. postgresql+asyncpg://carebot:PASS@db/carebot"
+    ),
+) -> None:
+    """Copy every table from DATABASE_URL into an EMPTY target database (SQLite -> PostgreSQL).
+
+    The target is migrated first; the copy is one transaction, so on any error it stays
+    empty. Stop the bot while copying, then point DATABASE_URL at the target.
+    """
+    settings = settings_or_exit()
+    try:
+        target_url = async_database_url(to)
+    except ValueError as exc:
+        fail(f"--to: {exc}")
+
+    async def _run() -> int:
+        source, target = Database(settings.database_url), Database(target_url)
+        with Progress(
+            TextColumn("{task.description:<20}"), BarColumn(), MofNCompleteColumn()
+        ) as bar:
+            tasks: dict[str, object] = {}
+
+            def progress(table: str, done: int, total: int) -> None:
+                if table not in tasks:
+                    tasks[table] = bar.add_task(table, total=total)
+                bar.update(tasks[table], completed=done)  # type: ignore[arg-type]
+
+            try:
+                report = await copy_database(source, target, progress=progress)
+            finally:
+                await source.dispose()
+                await target.dispose()
+        return report.total
+
+    try:
+        total = asyncio.run(_run())
+    except CopyError as exc:
+        fail(f"copy refused: {exc}")
+    typer.echo(f"copied {total} rows; now set DATABASE_URL to the target URL and start the bot")

@@ -8,7 +8,10 @@ import importlib
 import pytest
 
 
-@pytest.mark.parametrize("name", ["care.salutation", "care.timefmt", "intents.normalize", "intents.tokens"])
+@pytest.mark.parametrize(
+    "name",
+    ["care.salutation", "care.timefmt", "intents.normalize", "intents.tokens", "care.settings"],
+)
 def test_docstring_examples(name: str) -> None:
     result = doctest.testmod(importlib.import_module(name), verbose=False)
     assert result.attempted > 0 and result.failed == 0
