@@ -23,77 +23,16 @@ from typing import Any
 
 import psutil
 
+from benchmarks.fake_api import TOKEN, bench_stats, fake_api
+
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-TOKEN = "42:BENCH"
 _SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 _TITLES = ("先生", "女士", "小姐")
 
 __all__ = ["BenchResult", "run_all"]
-
-
-# -- the fake Bot API, in its own process -----------------------------------------------
-
-
-def _serve(port_queue: Any, stop_event: Any) -> None:
-    from tests.fakes.bot_api import FakeBotAPI
-
-    class CountingAPI(FakeBotAPI):
-        """Keeps per-chat counts instead of every call and message (100,000 of them)."""
-
-        def __init__(self) -> None:
-            super().__init__(TOKEN)
-            self.per_chat: dict[int, int] = {}
-
-        def _record(self, call: Any) -> None:
-            if call.method == "sendMessage" and call.ok:
-                chat = int(call.params["chat_id"])
-                self.per_chat[chat] = self.per_chat.get(chat, 0) + 1
-
-        def _compose(
-            self, chat_id: int, params: dict[str, Any], content: dict[str, Any]
-        ) -> dict[str, Any]:
-            message = super()._compose(chat_id, params, content)
-            self._messages.pop(chat_id, None)
-            return message
-
-        def _handler_table(self) -> dict[str, Any]:
-            table = super()._handler_table()
-
-            async def stats(params: dict[str, Any], files: Any) -> Any:
-                if params.get("reset"):
-                    self.per_chat.clear()
-                counts = list(self.per_chat.values())
-                return {
-                    "chats": len(counts),
-                    "messages": sum(counts),
-                    "duplicates": sum(n - 1 for n in counts if n > 1),
-                }
-
-            table["benchStats"] = stats
-            return table
-
-    async def main() -> None:
-        api = CountingAPI()
-        await api.start()
-        port_queue.put(api.base_url)
-        while not stop_event.is_set():
-            await asyncio.sleep(0.2)
-        await api.stop()
-
-    asyncio.run(main())
-
-
-async def _stats(base_url: str, reset: bool = False) -> dict[str, int]:
-    import aiohttp
-
-    async with aiohttp.ClientSession() as http:
-        url = f"{base_url}/bot{TOKEN}/benchStats"
-        async with http.post(url, data={"reset": "1" if reset else ""}) as response:
-            body = await response.json()
-    return dict(body["result"])
 
 
 # -- the sender side ----------------------------------------------------------------------
@@ -287,7 +226,7 @@ async def _throughput(
     campaign_id, prepare_rss = await _prepare_apart(
         db_url, api_url, n, rate=rate, paid=paid, first_id=first_id
     )
-    await _stats(api_url, reset=True)
+    await bench_stats(api_url, reset=True)
     baseline = _rss_mb()
     peak = baseline
     first: list[float] = []
@@ -303,7 +242,7 @@ async def _throughput(
     start = time.perf_counter()
     await _send(db_url, api_url, campaign_id, rate=rate, paid=paid, on_batch=sample, stamps=stamps)
     elapsed = time.perf_counter() - start
-    stats = await _stats(api_url)
+    stats = await bench_stats(api_url)
     peak = max(peak, _rss_mb())
     # Rate between the first and the last accepted message: start-up and the final ledger
     # write are not sending time.
@@ -330,7 +269,7 @@ async def _crash(
     campaign_id, _ = await _prepare_apart(
         db_url, api_url, n, rate=rate, paid=True, first_id=30_000_000
     )
-    await _stats(api_url, reset=True)
+    await bench_stats(api_url, reset=True)
     ctx = mp.get_context("spawn")
     child = ctx.Process(target=_child_send, args=(db_url, api_url, campaign_id, rate))
     child.start()
@@ -338,7 +277,7 @@ async def _crash(
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         await asyncio.sleep(0.05)
-        if (await _stats(api_url))["messages"] >= n // 2:
+        if (await bench_stats(api_url))["messages"] >= n // 2:
             break
     assert child.pid is not None
     os.kill(child.pid, signal.SIGKILL)
@@ -350,7 +289,7 @@ async def _crash(
     report = await _send(db_url, api_url, campaign_id, rate=rate, paid=True)
     elapsed = time.perf_counter() - start
     after = await _ledger(db_url, campaign_id)
-    stats = await _stats(api_url)
+    stats = await bench_stats(api_url)
     info = {
         "sent_before_kill": before.get("sent", 0),
         "sending_at_kill": in_sending,
@@ -378,28 +317,17 @@ async def run_all(
     quick: bool, log: Callable[[str], None]
 ) -> tuple[list[BenchResult], dict[str, int]]:
     big, small, crash_n = (10_000, 1_000, 2_000) if quick else (100_000, 10_000, 20_000)
-    ctx = mp.get_context("spawn")
-    port_queue = ctx.Queue()
-    stop = ctx.Event()
-    server = ctx.Process(target=_serve, args=(port_queue, stop), daemon=True)
-    server.start()
-    try:
-        api_url = port_queue.get(timeout=30)
-        with tempfile.TemporaryDirectory(prefix="carebot-bench-") as tmp:
-            work = Path(tmp)
-            results = [
-                await _throughput(
-                    api_url, work, big, 1000.0, True, "paid 1,000/s", 10_000_000, log
-                ),
-                await _throughput(api_url, work, small, 30.0, False, "free 30/s", 20_000_000, log),
-            ]
-            crash, info = await _crash(api_url, work, crash_n, 1000.0, log)
-            results.append(crash)
-    finally:
-        stop.set()
-        server.join(10)
-        if server.is_alive():
-            server.kill()
+    with (
+        fake_api(timeout=30) as api_url,
+        tempfile.TemporaryDirectory(prefix="carebot-bench-") as tmp,
+    ):
+        work = Path(tmp)
+        results = [
+            await _throughput(api_url, work, big, 1000.0, True, "paid 1,000/s", 10_000_000, log),
+            await _throughput(api_url, work, small, 30.0, False, "free 30/s", 20_000_000, log),
+        ]
+        crash, info = await _crash(api_url, work, crash_n, 1000.0, log)
+        results.append(crash)
     return results, info
 
 

@@ -23,7 +23,6 @@ import asyncio
 import contextlib
 import itertools
 import json
-import multiprocessing as mp
 import os
 import socket
 import statistics
@@ -32,7 +31,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -46,9 +45,10 @@ from aiogram.methods import SendMessage, TelegramMethod
 from aiogram.methods.base import TelegramType
 from aiogram.types import Chat, Message
 
+from benchmarks.fake_api import TOKEN, bench_stats, fake_api
+
 __all__ = ["LoadRow", "render_markdown", "run_all"]
 
-TOKEN = "42:BENCH"
 TEXTS = (
     "请问你们几点关门",
     "可以用微信支付吗",
@@ -289,80 +289,9 @@ async def bench_carebot(
     )
 
 
-# -- the loopback fake Bot API, in its own process -----------------------------------------
-
-
-def _serve_api(port_queue: Any, stop_event: Any) -> None:
-    """Child process: tests/fakes/bot_api.py, counting sendMessage per chat instead of keeping
-    every call and message (hundreds of thousands over a run)."""
-    from tests.fakes.bot_api import FakeBotAPI
-
-    class CountingAPI(FakeBotAPI):
-        def __init__(self) -> None:
-            super().__init__(TOKEN)
-            self.per_chat: dict[int, int] = {}
-
-        def _record(self, call: Any) -> None:
-            if call.method == "sendMessage" and call.ok:
-                chat = int(call.params["chat_id"])
-                self.per_chat[chat] = self.per_chat.get(chat, 0) + 1
-
-        def _compose(
-            self, chat_id: int, params: dict[str, Any], content: dict[str, Any]
-        ) -> dict[str, Any]:
-            message = super()._compose(chat_id, params, content)
-            self._messages.pop(chat_id, None)
-            return message
-
-        def _handler_table(self) -> dict[str, Any]:
-            table = super()._handler_table()
-
-            async def stats(params: dict[str, Any], files: Any) -> Any:
-                sent = sum(self.per_chat.values())
-                if params.get("reset"):
-                    self.per_chat.clear()
-                return {"messages": sent}
-
-            table["benchStats"] = stats
-            return table
-
-    async def main() -> None:
-        api = CountingAPI()
-        await api.start()
-        port_queue.put(api.base_url)
-        while not stop_event.is_set():
-            await asyncio.sleep(0.2)
-        await api.stop()
-
-    asyncio.run(main())
-
-
-@contextlib.contextmanager
-def _fake_api() -> Iterator[str]:
-    """The fake Bot API's base URL while it runs in a spawned child process."""
-    ctx = mp.get_context("spawn")
-    port_queue = ctx.Queue()
-    stop = ctx.Event()
-    server = ctx.Process(target=_serve_api, args=(port_queue, stop), daemon=True)
-    server.start()
-    try:
-        yield str(port_queue.get(timeout=60))
-    finally:
-        stop.set()
-        server.join(10)
-        if server.is_alive():
-            server.kill()
-
-
 async def _sent_messages(api_url: str) -> int:
     """sendMessage calls the fake answered since the last call (and reset the count)."""
-    import aiohttp
-
-    async with aiohttp.ClientSession() as http:
-        url = f"{api_url}/bot{TOKEN}/benchStats"
-        async with http.post(url, data={"reset": "1"}) as response:
-            body = await response.json()
-    return int(body["result"]["messages"])
+    return (await bench_stats(api_url, reset=True))["messages"]
 
 
 @contextlib.asynccontextmanager
@@ -544,7 +473,7 @@ async def run_all(
     log: Callable[[str], None],
 ) -> list[LoadRow]:
     rows: list[LoadRow] = []
-    with _fake_api() as api_url, tempfile.TemporaryDirectory() as tmp:
+    with fake_api() as api_url, tempfile.TemporaryDirectory() as tmp:
         for index, mode in enumerate(MODES):
             url = None if mode == NULL_API else api_url
             log(f"echo bot, {mode}")

@@ -14,7 +14,6 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from bot.bot_api_transport import BotApiTransport, TransportError
 from care.campaigns import CampaignError
@@ -22,7 +21,7 @@ from care.care_services import build_campaign_services, campaign_desk, campaign_
 from care.care_tasks import post_care_tasks
 from care.cli.campaign import app as campaign_app
 from care.cli.campaign import counts_table
-from care.cli.common import fail, settings_or_exit
+from care.cli.common import fail, progress_bar, settings_or_exit
 from care.sender import RunReport
 from care.settings import SettingsError
 from storage import DeliveryStatus
@@ -49,14 +48,7 @@ def send(campaign_id: Annotated[int, typer.Argument()]) -> None:
             desk = campaign_desk(services)
             await desk.send_now(campaign_id)
             await post_care_tasks(services, campaign_id, transport.send)
-            with Progress(
-                TextColumn("sending"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeElapsedColumn(),
-                console=console,
-                transient=True,
-            ) as progress:
+            with progress_bar(console, "sending") as progress:
                 task = progress.add_task("send", total=None)
 
                 def show(report: RunReport) -> None:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError, TelegramRetryAfter
@@ -20,9 +22,11 @@ from care.replies import Reply
 from care.services import Services
 from care.uow import Repos
 
-__all__ = ["deliver"]
+__all__ = ["deliver", "retrying"]
 
 log = logging.getLogger("carebot.delivery")
+
+T = TypeVar("T")
 
 _MAX_RETRIES = 3
 
@@ -62,15 +66,22 @@ def _observe(turn: Turn, services: Services) -> None:
 
 
 async def _send(bot: Bot, chat_id: int, reply: Reply) -> int:
+    sent = await retrying(
+        lambda: bot.send_message(
+            chat_id, reply.text, parse_mode="HTML", reply_markup=keyboard_for(reply)
+        )
+    )
+    return sent.message_id
+
+
+async def retrying(call: Callable[[], Awaitable[T]], logger: logging.Logger = log) -> T:
+    """RetryAfter: wait as told and retry, a bounded number of times."""
     for attempt in range(_MAX_RETRIES + 1):
         try:
-            sent = await bot.send_message(
-                chat_id, reply.text, parse_mode="HTML", reply_markup=keyboard_for(reply)
-            )
-            return sent.message_id
+            return await call()
         except TelegramRetryAfter as exc:
             if attempt == _MAX_RETRIES:
                 raise
-            log.warning("flood limit: waiting %ss before retrying", exc.retry_after)
+            logger.warning("flood limit: waiting %ss before retrying", exc.retry_after)
             await asyncio.sleep(exc.retry_after)
     raise AssertionError("unreachable")  # pragma: no cover

@@ -13,16 +13,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
 
 from aiogram import Bot
-from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError, TelegramRetryAfter
+from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
 from aiogram.types import Message, ReplyParameters
 
+from bot.delivery import retrying
 from bot.keyboards import keyboard_for
 from bot.staff_outbox import OutboxJob, StaffOutbox, TokenBucket
 from care.replies import Reply
@@ -37,7 +37,6 @@ log = logging.getLogger("carebot.staff")
 
 T = TypeVar("T")
 
-_MAX_RETRIES = 3
 _THREAD_GONE = "thread not found"
 
 
@@ -46,16 +45,8 @@ def _content_type(message: Message) -> str:
 
 
 async def _retrying(call: Callable[[], Awaitable[T]]) -> T:
-    """RetryAfter: wait as told and retry, a bounded number of times."""
-    for attempt in range(_MAX_RETRIES + 1):
-        try:
-            return await call()
-        except TelegramRetryAfter as exc:
-            if attempt == _MAX_RETRIES:
-                raise
-            log.warning("flood limit: waiting %ss before retrying", exc.retry_after)
-            await asyncio.sleep(exc.retry_after)
-    raise AssertionError("unreachable")  # pragma: no cover
+    """RetryAfter: wait as told and retry, a bounded number of times (logged as staff)."""
+    return await retrying(call, log)
 
 
 class StaffGateway:

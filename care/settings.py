@@ -24,7 +24,7 @@ from pydantic_settings import (
 )
 
 from care.care_config import CareSettings
-from care.staff_config import StaffSettings
+from care.staff_config import StaffSettings, split_ids
 
 __all__ = [
     "BUNDLED_INTENTS_DIR",
@@ -150,11 +150,7 @@ class Settings(BaseSettings):
     @field_validator("admin_ids", mode="before")
     @classmethod
     def _split_ids(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            return [part.strip() for part in value.split(",") if part.strip()]
-        if isinstance(value, int):
-            return [value]
-        return value
+        return split_ids(value)
 
     @field_validator("languages", mode="before")
     @classmethod

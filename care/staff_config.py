@@ -11,7 +11,16 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import NoDecode
 
-__all__ = ["StaffSettings"]
+__all__ = ["StaffSettings", "split_ids"]
+
+
+def split_ids(value: Any) -> Any:
+    """Telegram ids from the environment: "1, 2" or a single id become a list (before parsing)."""
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    if isinstance(value, int):
+        return [value]
+    return value
 
 
 class StaffSettings(BaseModel):
@@ -39,8 +48,4 @@ class StaffSettings(BaseModel):
     @field_validator("supervisors", mode="before")
     @classmethod
     def _split_ids(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            return [part.strip() for part in value.split(",") if part.strip()]
-        if isinstance(value, int):
-            return [value]
-        return value
+        return split_ids(value)

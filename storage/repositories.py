@@ -6,7 +6,7 @@ from __future__ import annotations
 import builtins
 import functools
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, Required, TypedDict, Unpack
 
 from sqlalchemy import bindparam, case, func, or_
 from sqlalchemy.dialects import postgresql, sqlite
@@ -29,6 +29,22 @@ from storage.types import utcnow
 __all__ = ["CustomerRepo", "MessageRepo", "TicketRepo", "format_ticket_number"]
 
 _FINISHED = (TicketStatus.RESOLVED, TicketStatus.CLOSED)
+
+
+class MessageFields(TypedDict, total=False):
+    """The keyword arguments of `MessageRepo.add` / `MessageRepo.log`."""
+
+    customer_id: Required[int]
+    direction: Required[Direction | str]
+    content_type: Required[ContentType | str]
+    text: str | None
+    intent: str | None
+    score: float | None
+    script_id: str | None
+    script_version: str | None
+    telegram_message_id: int | None
+    ticket_id: int | None
+    now: datetime | None
 
 
 def _upsert_insert(session: AsyncSession, entity: type[Any]) -> Any:
@@ -199,69 +215,29 @@ class MessageRepo:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    def add(
-        self,
-        *,
-        customer_id: int,
-        direction: Direction | str,
-        content_type: ContentType | str,
-        text: str | None = None,
-        intent: str | None = None,
-        score: float | None = None,
-        script_id: str | None = None,
-        script_version: str | None = None,
-        telegram_message_id: int | None = None,
-        ticket_id: int | None = None,
-        now: datetime | None = None,
-    ) -> MessageLog:
+    def add(self, **fields: Unpack[MessageFields]) -> MessageLog:
         """Queue a log row without a round trip: it is written by the session's next flush
         (any later query, or the commit), batched with the turn's other rows into one
         ``INSERT``. Its ``id`` is None until then; set ``ticket_id`` before that flush."""
         message = MessageLog(
-            customer_id=customer_id,
-            ticket_id=ticket_id,
-            direction=Direction(direction),
-            content_type=ContentType(content_type),
-            text=text,
-            intent=intent,
-            score=score,
-            script_id=script_id,
-            script_version=script_version,
-            telegram_message_id=telegram_message_id,
-            created_at=now or utcnow(),
+            customer_id=fields["customer_id"],
+            ticket_id=fields.get("ticket_id"),
+            direction=Direction(fields["direction"]),
+            content_type=ContentType(fields["content_type"]),
+            text=fields.get("text"),
+            intent=fields.get("intent"),
+            score=fields.get("score"),
+            script_id=fields.get("script_id"),
+            script_version=fields.get("script_version"),
+            telegram_message_id=fields.get("telegram_message_id"),
+            created_at=fields.get("now") or utcnow(),
         )
         self.session.add(message)
         return message
 
-    async def log(
-        self,
-        *,
-        customer_id: int,
-        direction: Direction | str,
-        content_type: ContentType | str,
-        text: str | None = None,
-        intent: str | None = None,
-        score: float | None = None,
-        script_id: str | None = None,
-        script_version: str | None = None,
-        telegram_message_id: int | None = None,
-        ticket_id: int | None = None,
-        now: datetime | None = None,
-    ) -> MessageLog:
+    async def log(self, **fields: Unpack[MessageFields]) -> MessageLog:
         """`add` and flush at once (the row has its ``id`` on return)."""
-        message = self.add(
-            customer_id=customer_id,
-            direction=direction,
-            content_type=content_type,
-            text=text,
-            intent=intent,
-            score=score,
-            script_id=script_id,
-            script_version=script_version,
-            telegram_message_id=telegram_message_id,
-            ticket_id=ticket_id,
-            now=now,
-        )
+        message = self.add(**fields)
         await self.session.flush()
         return message
 

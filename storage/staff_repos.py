@@ -56,21 +56,23 @@ class StaffRepo:
 
     async def pair_by_customer_message(self, chat_id: int, message_id: int) -> MessagePair | None:
         """The newest pair whose customer-side message is ``message_id`` in ``chat_id``."""
-        result = await self.session.scalars(
-            select(MessagePair)
-            .where(col(MessagePair.customer_chat_id) == chat_id)
-            .where(col(MessagePair.customer_message_id) == message_id)
-            .order_by(col(MessagePair.id).desc())
-            .limit(1)
+        return await self._newest_pair(
+            MessagePair.customer_chat_id, chat_id, MessagePair.customer_message_id, message_id
         )
-        return result.first()
 
     async def pair_by_staff_message(self, chat_id: int, message_id: int) -> MessagePair | None:
         """The newest pair whose topic-side message is ``message_id`` in ``chat_id``."""
+        return await self._newest_pair(
+            MessagePair.staff_chat_id, chat_id, MessagePair.staff_message_id, message_id
+        )
+
+    async def _newest_pair(
+        self, chat_column: int, chat_id: int, message_column: int, message_id: int
+    ) -> MessagePair | None:
         result = await self.session.scalars(
             select(MessagePair)
-            .where(col(MessagePair.staff_chat_id) == chat_id)
-            .where(col(MessagePair.staff_message_id) == message_id)
+            .where(col(chat_column) == chat_id)
+            .where(col(message_column) == message_id)
             .order_by(col(MessagePair.id).desc())
             .limit(1)
         )

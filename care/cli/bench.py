@@ -15,7 +15,8 @@ from typing import TypeVar
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from care.cli.common import progress_bar
 
 __all__ = ["app"]
 
@@ -56,14 +57,7 @@ def intents(
     console = Console(stderr=True)
     if not data_dir.is_dir():
         console.print(f"[yellow]{data_dir} not found: every dataset row will be skipped[/]")
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    ) as progress:
+    with progress_bar(console, "{task.description}") as progress:
 
         def track(items: Sequence[T], label: str) -> Iterable[T]:
             return progress.track(items, total=len(items), description=label)

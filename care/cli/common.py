@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any, NoReturn
 
 import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from care.settings import Settings, SettingsError, load_settings
 
-__all__ = ["fail", "settings_or_exit"]
+__all__ = ["fail", "progress_bar", "settings_or_exit"]
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
@@ -22,3 +24,15 @@ def settings_or_exit(**overrides: Any) -> Settings:
         return load_settings(**overrides)
     except SettingsError as exc:
         fail(f"configuration error: {exc}")
+
+
+def progress_bar(console: Console, label: str) -> Progress:
+    """A transient bar on ``console``: ``label`` (a Rich column format), bar, done/total, time."""
+    return Progress(
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )

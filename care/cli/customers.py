@@ -9,10 +9,9 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from care.cli.common import fail, settings_or_exit
+from care.cli.common import fail, progress_bar, settings_or_exit
 from care.customers import CsvEncodingError, export_customers, import_customers
 from care.tiers import retier as compute_retier
 from storage import Database, ProfileRepo, Tier
@@ -41,14 +40,7 @@ def import_(
             from datetime import datetime
 
             today = datetime.now(settings.zone).date()
-            with Progress(
-                TextColumn("importing"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeElapsedColumn(),
-                console=console,
-                transient=True,
-            ) as progress:
+            with progress_bar(console, "importing") as progress:
                 task = progress.add_task("import", total=None)
                 report = await import_customers(
                     database,

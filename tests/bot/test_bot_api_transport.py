@@ -5,15 +5,10 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
-from aiogram import Bot
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
 
 from bot.bot_api_transport import BotApiTransport, TransportError
-from bot.broadcast import telegram_send
 from care.replies import Button
 from care.sender import (
     Blocked,
@@ -24,33 +19,8 @@ from care.sender import (
     SendError,
     Transient,
 )
+from tests.bot.conftest import TOKEN, Send
 from tests.fakes.bot_api import FakeBotAPI
-
-TOKEN = "42:TEST"
-Send = Callable[[OutgoingMessage], Awaitable[int]]
-
-
-@pytest.fixture
-async def api() -> AsyncIterator[FakeBotAPI]:
-    async with FakeBotAPI(TOKEN) as server:
-        yield server
-
-
-@pytest.fixture(params=["lean", "aiogram"])
-async def send(request: pytest.FixtureRequest, api: FakeBotAPI) -> AsyncIterator[Send]:
-    if request.param == "lean":
-        transport = BotApiTransport(TOKEN, api.base_url, timeout_seconds=5)
-        try:
-            yield transport.send
-        finally:
-            await transport.aclose()
-    else:
-        bot = Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(api.base_url)))
-        try:
-            yield telegram_send(bot)
-        finally:
-            await bot.session.close()
-
 
 GREETING = OutgoingMessage(
     1001, "<b>梁小姐</b>，新春快乐！", (Button("不再接收节日问候", "optout:holiday"),), paid=True

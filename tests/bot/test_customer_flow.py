@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 
 import pytest
 from sqlmodel import select
@@ -19,15 +18,6 @@ from tests.fakes.updates import (
 )
 
 TICKET = re.compile(r"C-\d{8}-\d{4}")
-
-
-@pytest.fixture
-async def chat(services: Services) -> AsyncIterator[Chat]:
-    talk = Chat(services)
-    try:
-        yield talk
-    finally:
-        await talk.close()
 
 
 async def _rows(services: Services, model: type) -> list:

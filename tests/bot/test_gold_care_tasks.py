@@ -3,49 +3,16 @@ Bot API, once, when the scheduler runs their campaign (the fake Bot API over loo
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
-
-import pytest
-from aiogram import Bot
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
-
-from bot.bot_api_transport import BotApiTransport
-from bot.broadcast import telegram_send
 from care.care_services import campaign_desk
 from care.care_tasks import post_care_tasks
 from care.scheduler import CareScheduler
-from care.sender import OutgoingMessage
 from care.services import Services
 from storage import CareTaskRepo, DeliveryStatus
+from tests.bot.conftest import Send
 from tests.care.care_helpers import TimeMachine, add_customers, customer
 from tests.fakes.bot_api import FakeBotAPI, parse_html
 
-TOKEN = "42:TEST"
 STAFF = -1001234500
-Send = Callable[[OutgoingMessage], Awaitable[int]]
-
-
-@pytest.fixture
-async def api() -> AsyncIterator[FakeBotAPI]:
-    async with FakeBotAPI(TOKEN) as server:
-        yield server
-
-
-@pytest.fixture(params=["lean", "aiogram"])
-async def send(request: pytest.FixtureRequest, api: FakeBotAPI) -> AsyncIterator[Send]:
-    if request.param == "lean":
-        transport = BotApiTransport(TOKEN, api.base_url, timeout_seconds=5)
-        try:
-            yield transport.send
-        finally:
-            await transport.aclose()
-    else:
-        bot = Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(api.base_url)))
-        try:
-            yield telegram_send(bot)
-        finally:
-            await bot.session.close()
 
 
 def _texts_to(api: FakeBotAPI, chat_id: int) -> list[str]:

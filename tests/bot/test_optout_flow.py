@@ -2,22 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import pytest
-
 from care.services import Services
 from storage import CustomerRepo
 from tests.bot.chat import Chat, plain
-
-
-@pytest.fixture
-async def chat(services: Services) -> AsyncIterator[Chat]:
-    talk = Chat(services)
-    try:
-        yield talk
-    finally:
-        await talk.close()
 
 
 async def _opt_outs(services: Services) -> frozenset[str]:

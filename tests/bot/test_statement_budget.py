@@ -10,21 +10,10 @@ ordered RETURNING for the ids), PostgreSQL does.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 
 from care.services import Services
 from tests.bot.chat import Chat, plain
-
-
-@pytest.fixture
-async def chat(services: Services) -> AsyncIterator[Chat]:
-    talk = Chat(services)
-    try:
-        yield talk
-    finally:
-        await talk.close()
 
 
 def _kinds(statements: list[str]) -> list[str]:
