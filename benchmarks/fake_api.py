@@ -5,17 +5,26 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import multiprocessing as mp
+import queue
+import sys
+import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 __all__ = ["TOKEN", "bench_stats", "fake_api"]
 
 TOKEN = "42:BENCH"
+_REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 def _serve(port_queue: Any, stop_event: Any) -> None:
     """Child process: tests/fakes/bot_api.py, counting sendMessage per chat instead of keeping
     every call and message (hundreds of thousands over a run)."""
+    # The fake lives in the repository's tests/, which is not an installed package: a
+    # spawned child started from the `carebot` console script must be told where it is.
+    if str(_REPO_ROOT) not in sys.path:
+        sys.path.insert(0, str(_REPO_ROOT))
     from tests.fakes.bot_api import FakeBotAPI
 
     class CountingAPI(FakeBotAPI):
@@ -71,12 +80,26 @@ def fake_api(timeout: float = 60) -> Iterator[str]:
     server = ctx.Process(target=_serve, args=(port_queue, stop), daemon=True)
     server.start()
     try:
-        yield str(port_queue.get(timeout=timeout))
+        yield _wait_for_url(port_queue, server, timeout)
     finally:
         stop.set()
         server.join(10)
         if server.is_alive():
             server.kill()
+
+
+def _wait_for_url(port_queue: Any, server: Any, timeout: float) -> str:
+    """The child's URL; fails at once (not after `timeout`) if the child died starting up."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            return str(port_queue.get(timeout=0.2))
+        except queue.Empty:
+            if not server.is_alive():
+                raise RuntimeError(
+                    f"the fake Bot API process exited with code {server.exitcode}"
+                ) from None
+    raise TimeoutError(f"the fake Bot API did not start within {timeout} s")
 
 
 async def bench_stats(base_url: str, reset: bool = False) -> dict[str, int]:
