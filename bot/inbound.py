@@ -6,7 +6,7 @@ from aiogram.types import CallbackQuery, Message, User
 
 from care.replies import Inbound
 
-__all__ = ["inbound_from_callback", "inbound_from_message"]
+__all__ = ["content_type_of", "inbound_from_callback", "inbound_from_message"]
 
 
 def _user_fields(user: User | None, chat_id: int) -> dict[str, object]:
@@ -21,11 +21,16 @@ def _user_fields(user: User | None, chat_id: int) -> dict[str, object]:
     }
 
 
+def content_type_of(message: Message) -> str:
+    """The content type as a plain string ("text", "sticker"...); aiogram's enum is no StrEnum."""
+    return str(getattr(message.content_type, "value", message.content_type))
+
+
 def inbound_from_message(message: Message) -> Inbound:
     """Text stays verbatim (it is stored as written); media keep their content type."""
     fields = _user_fields(message.from_user, message.chat.id)
     return Inbound(
-        content_type=getattr(message.content_type, "value", str(message.content_type)),
+        content_type=content_type_of(message),
         text=message.text,
         caption=message.caption,
         message_id=message.message_id,

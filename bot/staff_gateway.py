@@ -23,6 +23,7 @@ from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
 from aiogram.types import Message, ReplyParameters
 
 from bot.delivery import retrying
+from bot.inbound import content_type_of
 from bot.keyboards import keyboard_for
 from bot.staff_outbox import OutboxJob, StaffOutbox, TokenBucket
 from care.replies import Reply
@@ -38,10 +39,6 @@ log = logging.getLogger("carebot.staff")
 T = TypeVar("T")
 
 _THREAD_GONE = "thread not found"
-
-
-def _content_type(message: Message) -> str:
-    return str(getattr(message.content_type, "value", message.content_type))
 
 
 async def _retrying(call: Callable[[], Awaitable[T]]) -> T:
@@ -118,7 +115,7 @@ class StaffGateway:
             job = OutboxJob(
                 run=lambda group: self._copy_group(bot, message.chat.id, group),
                 merge_key=thread,
-                merge_text=message.text if _content_type(message) == "text" else None,
+                merge_text=message.text if content_type_of(message) == "text" else None,
                 ticket_id=ticket.id,
                 source_message_id=message.message_id,
             )
@@ -316,7 +313,7 @@ class StaffGateway:
             repos,
             ticket,
             direction=Direction.OUT,
-            content_type=_content_type(message),
+            content_type=content_type_of(message),
             text=message.text or message.caption,
             customer_message_id=sent_id,
             staff_message_id=message.message_id,

@@ -12,6 +12,7 @@ from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, Message, User
 
+from bot.inbound import content_type_of
 from bot.staff_auth import IsStaff
 from bot.staff_gateway import StaffGateway
 from care.services import Services
@@ -117,9 +118,12 @@ async def on_topic_message(
     ticket = await services.staff.ticket_for_topic(repos, message.message_thread_id)
     if ticket is None or message.from_user is None:
         return
-    content_type = str(getattr(message.content_type, "value", message.content_type))
     decision = await services.staff.staff_message(
-        repos, ticket, _actor(message.from_user), message.text or message.caption, content_type
+        repos,
+        ticket,
+        _actor(message.from_user),
+        message.text or message.caption,
+        content_type_of(message),
     )
     await staff_gateway.relay_to_customer(bot, repos, message, decision, after_commit)
     if decision.taken is not None:
