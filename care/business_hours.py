@@ -41,15 +41,16 @@ class BusinessCalendar:
 
     def _window(self, day: date) -> tuple[datetime, datetime] | None:
         """The day's opening window as aware UTC datetimes, or None on a day off."""
-        if not self._is_workday(day) or self.hours.close <= self.hours.open:
+        if not self._is_workday(day):
             return None
         start = datetime.combine(day, self.hours.open, self.zone).astimezone(UTC)
+        # close 00:00 means midnight at the end of the day (open 00:00 + close 00:00 = 24 h).
         close = (
             datetime.combine(day, self.hours.close, self.zone)
             if self.hours.close != time(0, 0)
             else datetime.combine(day + timedelta(days=1), time(0, 0), self.zone)
-        )
-        return start, close.astimezone(UTC)
+        ).astimezone(UTC)
+        return (start, close) if close > start else None
 
     def _windows_from(self, moment: datetime) -> Iterator[tuple[datetime, datetime]]:
         """Opening windows that end after ``moment``, in order (clipped to start at it)."""

@@ -21,8 +21,13 @@ TICKET = re.compile(r"C-\d{8}-\d{4}")
 async def test_polling_bot_answers_complaint_inquiry_feedback_and_sticker(tmp_path: Path) -> None:
     db_url = f"sqlite+aiosqlite:///{tmp_path / 'e2e.db'}"
     async with FakeBotAPI(token=TOKEN) as api:
+        # Staff on duty around the clock: this test runs on the real clock, and outside
+        # business hours a complaint gets an extra "we're closed" message.
         settings = load_settings(
-            bot_token=TOKEN, telegram_api_url=api.base_url, database_url=db_url
+            bot_token=TOKEN,
+            telegram_api_url=api.base_url,
+            database_url=db_url,
+            business_hours={"open": "00:00", "close": "00:00"},
         )
         stop = asyncio.Event()
         polling = asyncio.create_task(run_polling(settings, handle_signals=False, stop=stop))

@@ -64,3 +64,15 @@ def test_back_at_phrases() -> None:
     now = _local(23, 22)
     assert format_back_at(_local(24, 9), now, ZONE, "zh-Hans") == "明天09:00"
     assert format_back_at(_local(26, 9), now, ZONE, "en") == "at 09:00 on 26 Nov"
+
+
+def test_close_at_midnight_means_open_until_the_end_of_the_day() -> None:
+    from datetime import UTC, datetime, time
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo("Asia/Shanghai")
+    late = datetime(2026, 11, 23, 15, 30, tzinfo=UTC)  # 23:30 in Shanghai
+    evening = BusinessCalendar(BusinessHours(open=time(9, 0), close=time(0, 0)), zone)
+    assert evening.is_open(late)
+    all_day = BusinessCalendar(BusinessHours(open=time(0, 0), close=time(0, 0)), zone)
+    assert all_day.is_open(datetime(2026, 11, 23, 16, 30, tzinfo=UTC))  # 00:30 next day
