@@ -11,9 +11,13 @@ Design choices:
 
 * Features are sklearn's classic strong text-classification set, computed by our
   own code so a query costs microseconds, not a vectoriser call: stemmed word
-  unigrams and bigrams plus `char_wb`-style 2-5-grams for Latin script (typos,
-  inflections) and character 1-3-grams inside CJK runs (no segmenter needed).
-  Sublinear tf, smoothed IDF, L2-normalised rows.
+  unigrams and bigrams, unordered pairs of the first 16 words ("biterms"), and
+  `char_wb`-style 2-5-grams for Latin script (typos, inflections); character
+  1-3-grams inside CJK runs (no segmenter needed).  Sublinear tf, smoothed IDF,
+  L2-normalised rows.  Tried on validation and left out: word trigrams, char
+  1-grams or 6-grams, stop-word removal, word-dropout/word-swap augmentation (all
+  flat or worse).  LogisticRegression (+1.5 points on Banking77, 25x the training
+  time) and Crammer-Singer (+0.6, 2.5x) were not worth their training cost.
 * liblinear's LinearSVC (one-vs-rest, dual coordinate descent) because it trains
   a 10,000-example catalog in about a second where LogisticRegression's solvers
   take 7-20 s for a ~1 point gain on validation.
@@ -47,10 +51,12 @@ __all__ = ["LinearModel", "linear_features"]
 
 # Bump when the features or the training change: cached weights of an older version
 # must not be reused with a different feature space.
-_VERSION = "linear-v1"
+_VERSION = "linear-v3"
 # liblinear stopping rule: loose, because ranking needs no exact optimum (see `_train`).
 _TOL = 1e-3
 _MAX_ITER = 200
+# Distinct words of a message that form unordered pairs (see `linear_features`).
+_BITERM_WORDS = 16
 
 FloatArray = npt.NDArray[np.float64]
 Float32Array = npt.NDArray[np.float32]
@@ -70,7 +76,18 @@ def linear_features(norm: str) -> dict[str, float]:
     counts, words = base_counts(norm)
     for token in words:
         counts.update(_char_grams(token))
-    return {feat: 1.0 + math.log(tf) for feat, tf in counts.items()}
+    feats = {feat: 1.0 + math.log(tf) for feat, tf in counts.items()}
+    # Unordered word pairs ("biterms") of the opening words: "card" + "arrive" anywhere in
+    # the message, whatever lies between or the order ("when will my card arrive" /
+    # "has the card i ordered arrived").  Adjacent pairs (`p`) miss those; +0.3 points on
+    # Banking77 10-shot validation with the stemmer.  Capped because pairs grow
+    # quadratically and the opening says what a message is about.
+    stems = [feat[1:] for feat in counts if feat[0] == "w"][:_BITERM_WORDS]
+    for i, first in enumerate(stems):
+        for second in stems[i + 1 :]:
+            a, b = (first, second) if first < second else (second, first)
+            feats[f"q{a} {b}"] = 1.0
+    return feats
 
 
 class LinearModel:
@@ -101,11 +118,21 @@ class LinearModel:
         if self._load(cache_dir, key):
             return  # the cache holds vocabulary, IDF and weights: no feature pass at all
 
+        rows = [linear_features(text) for text in texts]
+        counted: Counter[str] = Counter()
+        for row in rows:
+            counted.update(row.keys())
         vocab: dict[str, int] = {}
         df: Counter[int] = Counter()
         encoded: list[dict[int, float]] = []
-        for text in texts:
-            enc = {vocab.setdefault(f, len(vocab)): w for f, w in linear_features(text).items()}
+        for row in rows:
+            # A word pair seen in one example only is dropped: pairs would otherwise triple
+            # the vocabulary (and the weight matrix a query gathers from) for no accuracy.
+            enc = {
+                vocab.setdefault(f, len(vocab)): w
+                for f, w in row.items()
+                if f[0] != "q" or counted[f] > 1
+            }
             df.update(enc.keys())
             encoded.append(enc)
         idf = np.ones(len(vocab), dtype=np.float64)
