@@ -22,7 +22,7 @@ from care.timefmt import format_deadline
 from care.uow import Repos
 from intents import IntentEngine, Match, detect_language, normalize
 from scripts import Renderer
-from storage import ContentType, Customer, MessageLog, Ticket
+from storage import ContentType, Customer, Ticket
 
 __all__ = ["MENU_CHOICES", "Conversation", "Turn"]
 
@@ -265,10 +265,10 @@ class Conversation:
         match: Match | None = None,
         *,
         ticket: Ticket | None = None,
-    ) -> MessageLog:
-        """Queue the inbound row (written at the next flush or the commit)."""
+    ) -> None:
+        """Queue the inbound row (written with the turn's replies at the commit)."""
         known = inbound.content_type in ContentType._value2member_map_
-        return repos.messages.add(
+        repos.messages.add(
             customer_id=_id(customer),
             direction="in",
             # Telegram has dozens of content types (polls, dice, contacts...); the log keeps

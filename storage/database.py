@@ -23,6 +23,8 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import StaticPool
 
+from storage.queued import QueuingSession
+
 __all__ = ["MIGRATIONS_DIR", "Database", "Session"]
 
 #: The session type repositories take; exported so callers can annotate without SQLAlchemy.
@@ -70,7 +72,9 @@ class Database:
         """The async engine (created on first access)."""
         if self._engine is None:
             self._engine = self._create_engine()
-            self._sessions = async_sessionmaker(self._engine, expire_on_commit=False)
+            self._sessions = async_sessionmaker(
+                self._engine, expire_on_commit=False, sync_session_class=QueuingSession
+            )
         return self._engine
 
     def _create_engine(self) -> AsyncEngine:

@@ -24,11 +24,13 @@ from storage.models import (
     TicketKind,
     TicketStatus,
 )
+from storage.queued import queue_insert
 from storage.types import utcnow
 
 __all__ = ["CustomerRepo", "MessageRepo", "TicketRepo", "format_ticket_number"]
 
 _FINISHED = (TicketStatus.RESOLVED, TicketStatus.CLOSED)
+_MESSAGE_LOGS: Any = MessageLog.__table__  # type: ignore[attr-defined]
 
 
 class MessageFields(TypedDict, total=False):
@@ -45,6 +47,23 @@ class MessageFields(TypedDict, total=False):
     telegram_message_id: int | None
     ticket_id: int | None
     now: datetime | None
+
+
+def _message_row(fields: MessageFields) -> dict[str, Any]:
+    """One ``message_logs`` row with every column set (a batched INSERT needs equal keys)."""
+    return {
+        "customer_id": fields["customer_id"],
+        "ticket_id": fields.get("ticket_id"),
+        "direction": Direction(fields["direction"]),
+        "content_type": ContentType(fields["content_type"]),
+        "text": fields.get("text"),
+        "intent": fields.get("intent"),
+        "score": fields.get("score"),
+        "script_id": fields.get("script_id"),
+        "script_version": fields.get("script_version"),
+        "telegram_message_id": fields.get("telegram_message_id"),
+        "created_at": fields.get("now") or utcnow(),
+    }
 
 
 def _upsert_insert(session: AsyncSession, entity: type[Any]) -> Any:
@@ -215,29 +234,17 @@ class MessageRepo:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    def add(self, **fields: Unpack[MessageFields]) -> MessageLog:
-        """Queue a log row without a round trip: it is written by the session's next flush
-        (any later query, or the commit), batched with the turn's other rows into one
-        ``INSERT``. Its ``id`` is None until then; set ``ticket_id`` before that flush."""
-        message = MessageLog(
-            customer_id=fields["customer_id"],
-            ticket_id=fields.get("ticket_id"),
-            direction=Direction(fields["direction"]),
-            content_type=ContentType(fields["content_type"]),
-            text=fields.get("text"),
-            intent=fields.get("intent"),
-            score=fields.get("score"),
-            script_id=fields.get("script_id"),
-            script_version=fields.get("script_version"),
-            telegram_message_id=fields.get("telegram_message_id"),
-            created_at=fields.get("now") or utcnow(),
-        )
-        self.session.add(message)
-        return message
+    def add(self, **fields: Unpack[MessageFields]) -> None:
+        """Queue a log row without a round trip: it is written at the commit, batched with
+        the transaction's other queued rows into one ``INSERT``, or before the session's next
+        statement (see `storage.queued`). Use `log` when you need the row back."""
+        queue_insert(self.session, _MESSAGE_LOGS, _message_row(fields))
 
     async def log(self, **fields: Unpack[MessageFields]) -> MessageLog:
-        """`add` and flush at once (the row has its ``id`` on return)."""
-        message = self.add(**fields)
+        """Insert the row now and return it (with its ``id``); rows queued earlier by `add`
+        are written first (by the flush), so ids keep the order of recording."""
+        message = MessageLog(**_message_row(fields))
+        self.session.add(message)
         await self.session.flush()
         return message
 

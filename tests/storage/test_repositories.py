@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, date, datetime, timedelta
 
+import pytest
+
 from storage import (
     ContentType,
     Customer,
@@ -128,6 +130,41 @@ async def test_message_log_recent_and_ticket(database: Database) -> None:
         assert await repo.count() == 16
         assert len(await repo.recent(c.id)) == 10
         assert await repo.recent(999) == []
+
+
+async def test_queued_log_rows_are_written_at_commit_in_order(database: Database) -> None:
+    """`add` queues rows (one batched INSERT at the commit); reads see them at once, `log`
+    after `add` keeps the recording order, and a rollback drops them."""
+    c = await _new_customer(database)
+    async with database.transaction() as s:
+        repo = MessageRepo(s)
+        repo.add(customer_id=c.id, direction="in", content_type="text", text="q", now=NOW)
+        repo.add(customer_id=c.id, direction="out", content_type="text", text="a", now=NOW,
+                 script_id="faq.hours", script_version="v1")  # fmt: skip
+        assert [m.text for m in await repo.recent(c.id)] == ["q", "a"]  # read-your-writes
+        repo.add(customer_id=c.id, direction="in", content_type="sticker", now=NOW)
+        logged = await repo.log(customer_id=c.id, direction="out", content_type="text",
+                                text="b", now=NOW)  # fmt: skip
+        assert logged.id is not None
+        repo.add(customer_id=c.id, direction="in", content_type="text", text="last", now=NOW)
+    with pytest.raises(RuntimeError):
+        async with database.transaction() as s:
+            MessageRepo(s).add(customer_id=c.id, direction="in", content_type="text", now=NOW)
+            raise RuntimeError("handler failed")
+    async with database.session() as s:
+        recent = await MessageRepo(s).recent(c.id)
+    assert [m.text for m in recent] == ["q", "a", None, "b", "last"]
+    assert recent[1].script_id == "faq.hours" and recent[2].content_type is ContentType.STICKER
+    assert recent[0].direction is Direction.IN and recent[0].created_at == NOW
+
+
+async def test_queue_refuses_a_foreign_session(database: Database) -> None:
+    """A session not made by `Database` would drop queued rows at its commit: refused."""
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    async with AsyncSession(database.engine) as s:
+        with pytest.raises(TypeError, match=r"storage\.Database"):
+            MessageRepo(s).add(customer_id=1, direction="in", content_type="text")
 
 
 async def test_log_defaults_now_to_aware_utc(database: Database) -> None:
