@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from aiogram import F, Router
+from aiogram import Router
 
+from bot.filters import InPrivateChat
 from bot.middlewares.flood import FloodMiddleware
 from bot.routers import admin, csat, customer, optout, staff
 from bot.staff_auth import InStaffChat
@@ -17,14 +18,14 @@ def build_root_router() -> Router:
     # Managers' campaign console (/campaigns, adm:* buttons) in private chats, before the
     # customer catch-all; ADMIN_IDS is checked by care.admin on every action.
     console = Router(name="admin-console")
-    console.message.filter(F.chat.type == "private")
-    console.callback_query.filter(F.message.chat.type == "private")
+    console.message.filter(InPrivateChat())
+    console.callback_query.filter(InPrivateChat())
     console.include_router(admin.create_router())
     root.include_router(console)
     customers = Router(name="customers")
-    customers.message.filter(F.chat.type == "private")
-    customers.callback_query.filter(F.message.chat.type == "private")
-    customers.edited_message.filter(F.chat.type == "private")
+    customers.message.filter(InPrivateChat())
+    customers.callback_query.filter(InPrivateChat())
+    customers.edited_message.filter(InPrivateChat())
     customers.message.middleware(FloodMiddleware())
     customers.include_router(csat.create_router())  # a pending CSAT comment comes first
     customers.include_router(optout.create_router())  # before the catch-all customer router

@@ -14,6 +14,7 @@ from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message
 
+from bot.filters import Awaited
 from bot.keyboards import keyboard_for
 from care.admin import CALLBACK_PREFIX, CampaignAdmin
 from care.services import Services
@@ -52,5 +53,5 @@ def create_router() -> Router:
     """A fresh router per dispatcher (a router can be attached only once)."""
     router = Router(name=__name__)
     router.message.register(on_campaigns, Command("campaigns"))
-    router.callback_query.register(on_console_button, F.data.startswith(CALLBACK_PREFIX))
+    router.callback_query.register(on_console_button, Awaited(F.data.startswith(CALLBACK_PREFIX)))
     return router

@@ -10,6 +10,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
 
+from bot.filters import Awaited
 from bot.keyboards import keyboard_for
 from bot.staff_gateway import StaffGateway
 from care.services import Services
@@ -25,9 +26,12 @@ class CsatStates(StatesGroup):
 
 def create_router() -> Router:
     router = Router(name=__name__)
-    router.callback_query.register(on_star, F.data.regexp(r"^csat:\d+:\d$"))
+    router.callback_query.register(on_star, Awaited(F.data.regexp(r"^csat:\d+:\d$")))
     router.message.register(
-        on_comment, StateFilter(CsatStates.comment), F.text, ~F.text.startswith("/")
+        on_comment,
+        StateFilter(CsatStates.comment),
+        Awaited(F.text),
+        Awaited(~F.text.startswith("/")),
     )
     return router
 

@@ -10,6 +10,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
 from bot.delivery import deliver
+from bot.filters import Awaited
 from bot.inbound import inbound_from_callback, inbound_from_message
 from bot.staff_gateway import StaffGateway
 from care.services import Services
@@ -22,7 +23,7 @@ def create_router() -> Router:
     """A fresh router per dispatcher (a router object can be attached to only one parent)."""
     router = Router(name=__name__)
     router.message.register(on_start, CommandStart())
-    router.callback_query.register(on_menu, F.data.startswith("menu:"))
+    router.callback_query.register(on_menu, Awaited(F.data.startswith("menu:")))
     router.message.register(on_message)  # catch-all last: text and media alike
     router.edited_message.register(on_edited)
     return router
@@ -65,11 +66,15 @@ async def on_message(
     Messages of an escalated ticket are also copied into its staff topic; while a human
     holds the ticket the turn has no replies and the copy is all that happens.
     """
-    expecting = (await state.get_data()).get("expecting")
+    data = await state.get_data()
+    expecting = data.get("expecting")
     turn = await services.conversation.message(
         repos, inbound_from_message(message), expecting=expecting
     )
-    await state.update_data(expecting=turn.expecting)
+    if turn.expecting != expecting:
+        # Written only when it changes: with RedisStorage every write (and update_data's
+        # read-before-write) is a round trip, and most messages expect nothing before or after.
+        await state.set_data({**data, "expecting": turn.expecting})
     await deliver(bot, message.chat.id, turn, services, repos)
     if turn.ticket is not None and turn.relay:
         await staff_gateway.relay_from_customer(bot, repos, turn.ticket, message, after_commit)

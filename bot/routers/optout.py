@@ -6,6 +6,7 @@ from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message
 
+from bot.filters import Awaited
 from care.optout import opt_out
 from care.services import Services
 from care.uow import Repos
@@ -33,5 +34,5 @@ def create_router() -> Router:
     """A fresh router per dispatcher (a router can be attached only once)."""
     router = Router(name=__name__)
     router.message.register(on_stop, Command("stop"))
-    router.callback_query.register(on_optout_button, F.data.startswith("optout:"))
+    router.callback_query.register(on_optout_button, Awaited(F.data.startswith("optout:")))
     return router

@@ -12,6 +12,7 @@ from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, Message, User
 
+from bot.filters import Awaited
 from bot.inbound import content_type_of
 from bot.staff_auth import IsStaff
 from bot.staff_gateway import StaffGateway
@@ -34,11 +35,14 @@ def create_router() -> Router:
     commands = Command(*STAFF_ACTIONS)
     router.message.register(on_command, commands, IsStaff())
     router.message.register(on_refused, commands)
-    router.callback_query.register(on_button, F.data.startswith("staff:"), IsStaff())
-    router.callback_query.register(on_button_refused, F.data.startswith("staff:"))
-    router.edited_message.register(on_edit, F.message_thread_id, IsStaff())
+    router.callback_query.register(on_button, Awaited(F.data.startswith("staff:")), IsStaff())
+    router.callback_query.register(on_button_refused, Awaited(F.data.startswith("staff:")))
+    router.edited_message.register(on_edit, Awaited(F.message_thread_id), IsStaff())
     router.message.register(
-        on_topic_message, F.message_thread_id, F.content_type.in_(RELAYED), IsStaff()
+        on_topic_message,
+        Awaited(F.message_thread_id),
+        Awaited(F.content_type.in_(RELAYED)),
+        IsStaff(),
     )
     return router
 

@@ -21,7 +21,7 @@ from bot.webhook import WebhookWorker
 from care.settings import Settings, load_settings
 from storage import Database, MessageLog, ProcessedUpdate
 from tests.fakes import FakeBotAPI
-from tests.fakes.updates import text_update
+from tests.fakes.updates import callback_update, text_update
 
 TOKEN = "42:TEST"
 SECRET = "s3cret-Token_1"
@@ -239,7 +239,9 @@ async def test_redis_mode_dedup_and_release(
             assert redis is not None
             assert await redis.get(f"{redis_prefix}:update:31337") == b"done"
             assert 25 * 3600 <= await redis.ttl(f"{redis_prefix}:update:31337") <= 26 * 3600
-            # FSM state lives in Redis now (shared by every worker).
+            # FSM state lives in Redis now (shared by every worker): a menu choice sets it.
+            assert not await redis.keys(f"{redis_prefix}:fsm:*")  # an FAQ answer wrote none
+            assert await run.post(callback_update(7010, "menu:complaint", message_id=1)) == 200
             assert await redis.keys(f"{redis_prefix}:fsm:*")
         finally:
             await run.http.close()
