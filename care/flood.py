@@ -1,7 +1,10 @@
 """Per-customer flood control: a sliding one-minute window, a polite notice once per burst.
 
-In memory and per process on purpose: it protects this worker (and the staff group) from one
-customer's burst; with several webhook workers each enforces the limit on what it sees.
+Two implementations of one contract (`FloodControl.verdict`):
+
+* `FloodGate` - in memory, for one process (the embedded default);
+* `RedisFloodGate` - the same window in Redis, used whenever ``REDIS_URL`` is set, so several
+  webhook workers enforce one limit per customer instead of each seeing its share of a burst.
 
 >>> from datetime import UTC, datetime, timedelta
 >>> gate = FloodGate(limit=2)
@@ -14,16 +17,26 @@ customer's burst; with several webhook workers each enforces the limit on what i
 
 from __future__ import annotations
 
+import itertools
+import uuid
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Literal, Protocol, cast
 
-__all__ = ["FloodGate", "FloodVerdict"]
+from redis.asyncio import Redis
+
+__all__ = ["FloodControl", "FloodGate", "FloodVerdict", "RedisFloodGate"]
 
 FloodVerdict = Literal["pass", "notify", "drop"]
 
 _WINDOW = timedelta(minutes=1)
+
+
+class FloodControl(Protocol):
+    """What the staff desk asks for each customer message."""
+
+    async def verdict(self, user_id: int, now: datetime) -> FloodVerdict: ...
 
 
 @dataclass
@@ -48,3 +61,55 @@ class FloodGate:
             return "drop"
         self._notified[user_id] = now
         return "notify"
+
+    async def verdict(self, user_id: int, now: datetime) -> FloodVerdict:
+        return self.check(user_id, now)
+
+
+# One round trip, atomic across workers: trim the window, count, then either admit the
+# message or say whether this is the first refusal of the window (the one that gets the
+# notice). The window restarting (first admitted message) re-arms the notice, as in FloodGate.
+_SLIDING_WINDOW = """
+local seen, notified = KEYS[1], KEYS[2]
+local now, window, limit = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', seen, '-inf', now - window)
+local count = redis.call('ZCARD', seen)
+if count < limit then
+  redis.call('ZADD', seen, now, ARGV[4])
+  redis.call('PEXPIRE', seen, window)
+  if count == 0 then redis.call('DEL', notified) end
+  return 'pass'
+end
+if redis.call('SET', notified, now, 'NX', 'PX', window) then return 'notify' end
+return 'drop'
+"""
+
+
+class RedisFloodGate:
+    """`FloodGate`'s window kept in Redis (keys ``{prefix}:flood:{user}`` and ``...:notified``),
+    shared by every worker; both keys expire a minute after the customer's last message.
+
+    Times come from the app clock (``now``), not Redis's, so tests and workers agree.
+    """
+
+    def __init__(self, redis: Redis, *, prefix: str, limit: int = 20) -> None:
+        self.limit = limit
+        self._redis = redis
+        self._prefix = prefix
+        self._script = redis.register_script(_SLIDING_WINDOW)
+        # Members must be unique per message across workers (and gates): a random tag per
+        # gate plus a local counter.
+        tag = uuid.uuid4().hex[:12]
+        self._ids = (f"{tag}:{n}" for n in itertools.count())
+
+    async def verdict(self, user_id: int, now: datetime) -> FloodVerdict:
+        key = f"{self._prefix}:flood:{user_id}"
+        window_ms = int(_WINDOW.total_seconds() * 1000)
+        now_ms = int(now.timestamp() * 1000)
+        answer = await self._script(
+            keys=[key, f"{key}:notified"], args=[now_ms, window_ms, self.limit, next(self._ids)]
+        )
+        text = answer.decode() if isinstance(answer, bytes) else str(answer)
+        if text not in ("pass", "notify", "drop"):
+            raise RuntimeError(f"unexpected flood verdict from Redis: {text!r}")
+        return cast(FloodVerdict, text)

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from redis.asyncio import Redis
 
 from care.conversation import Conversation
+from care.flood import FloodControl, FloodGate, RedisFloodGate
 from care.metrics import Metrics
 from care.settings import Settings
 from care.staff import StaffDesk
@@ -83,7 +84,15 @@ def build_services(settings: Settings, *, clock: Callable[[], datetime] = utc_no
         desk=desk,
         clock=clock,
     )
-    staff = StaffDesk.build(settings, renderer, guard, desk, clock, normalize)
+    redis = build_redis(settings.redis_url) if settings.redis_url else None
+    # With Redis, every worker counts a customer's messages in one shared window.
+    limit = settings.staff.flood_per_minute
+    flood: FloodControl = (
+        RedisFloodGate(redis, prefix=settings.redis_prefix, limit=limit)
+        if redis is not None
+        else FloodGate(limit=limit)
+    )
+    staff = StaffDesk.build(settings, renderer, guard, desk, clock, normalize, flood)
     return Services(
         settings=settings,
         database=database,
@@ -94,7 +103,7 @@ def build_services(settings: Settings, *, clock: Callable[[], datetime] = utc_no
         conversation=conversation,
         staff=staff,
         clock=clock,
-        redis=build_redis(settings.redis_url) if settings.redis_url else None,
+        redis=redis,
     )
 
 

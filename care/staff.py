@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from care.flood import FloodGate
+from care.flood import FloodControl
 from care.replies import Button, Reply
 from care.salutation import salutation
 from care.settings import Settings
@@ -120,7 +120,7 @@ class StaffDesk:
     guard: Guard
     desk: TicketDesk
     clock: Callable[[], datetime]
-    flood: FloodGate = field(default_factory=FloodGate)
+    flood: FloodControl
 
     @classmethod
     def build(
@@ -131,6 +131,7 @@ class StaffDesk:
         desk: TicketDesk,
         clock: Callable[[], datetime],
         normalize: Callable[[str], str],
+        flood: FloodControl,
     ) -> StaffDesk:
         internal = Renderer(renderer.library, Guard([], normalize=normalize))
         return cls(
@@ -140,7 +141,7 @@ class StaffDesk:
             guard=guard,
             desk=desk,
             clock=clock,
-            flood=FloodGate(limit=settings.staff.flood_per_minute),
+            flood=flood,
         )
 
     @property
@@ -550,7 +551,7 @@ class StaffDesk:
         `language` is asked only for that notice: looking the customer up on every message
         would cost a query per update for a reply that is almost never sent.
         """
-        verdict = self.flood.check(telegram_id, self.clock())
+        verdict = await self.flood.verdict(telegram_id, self.clock())
         if verdict == "pass":
             return True, None
         if verdict == "notify":
