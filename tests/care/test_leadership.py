@@ -50,11 +50,13 @@ async def test_postgres_lock_one_holder_and_takeover(postgres_database_url: str)
         assert await first.acquire() and first.fencing_token == 1
         assert not await second.acquire()
         assert await first.renew()
-        # The holder's session dies (as with kill -9): the server frees the lock at once.
+        # The holder's session dies (as with kill -9): the server frees the lock as soon as
+        # that backend has exited - waited for (up to 5 s) so the takeover below does not
+        # race the termination (it did on a slow machine).
         async with two.engine.connect() as conn:
             await conn.execute(
                 text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_locks "
+                    "SELECT pg_terminate_backend(pid, 5000) FROM pg_locks "
                     "WHERE locktype = 'advisory' AND pid <> pg_backend_pid()"
                 )
             )
