@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aiogram import Bot, Dispatcher
+from aiogram import Bot
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.session.base import BaseSession
@@ -11,8 +11,8 @@ from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage, DefaultKey
 from aiogram.fsm.storage.memory import MemoryStorage, SimpleEventIsolation
 from aiogram.fsm.storage.redis import RedisEventIsolation, RedisStorage
 
+from bot.inflight import CareDispatcher
 from bot.middlewares import (
-    InFlightMiddleware,
     ObserveMiddleware,
     RedisDedupMiddleware,
     TransactionalDedupMiddleware,
@@ -42,7 +42,7 @@ def build_bot(settings: Settings, session: BaseSession | None = None) -> Bot:
 
 def build_dispatcher(
     services: Services, storage: BaseStorage | None = None, *, dedup: bool = False
-) -> Dispatcher:
+) -> CareDispatcher:
     """The dispatcher with every router and middleware; `services` is workflow data.
 
     With `services.redis` the FSM lives in Redis and updates of one chat are processed one at a
@@ -67,17 +67,14 @@ def build_dispatcher(
                 "blocking_timeout": settings.chat_lock_seconds + 5,
             },
         )
-    inflight = InFlightMiddleware()
-    dispatcher = Dispatcher(
+    dispatcher = CareDispatcher(
         storage=storage or MemoryStorage(),
         events_isolation=isolation,
         services=services,
-        inflight=inflight,
         # Staff forum: the outbox-backed gateway and the membership check (one per dispatcher).
         staff_gateway=StaffGateway(services),
         staff_auth=StaffAuth(services),
     )
-    dispatcher.update.outer_middleware(inflight)
     dispatcher.update.outer_middleware(ObserveMiddleware())
     if dedup and services.redis is not None:
         lease = services.settings.chat_lock_seconds  # a dead worker's claim expires with its lock

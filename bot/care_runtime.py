@@ -16,11 +16,11 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from aiogram import Bot, Dispatcher
+from aiogram import Bot
 
 from bot.admin_progress import telegram_edit
 from bot.broadcast import telegram_send
-from bot.middlewares import InFlightMiddleware
+from bot.inflight import CareDispatcher
 from bot.staff_gateway import StaffGateway
 from care.admin import progress_card_factory
 from care.care_tasks import post_care_tasks
@@ -94,7 +94,7 @@ class BotRuntime:
         self,
         bot: Bot,
         services: Services,
-        dispatcher: Dispatcher | None = None,
+        dispatcher: CareDispatcher | None = None,
         *,
         leader: bool = True,
         lock: LeaderLock | None = None,
@@ -160,7 +160,7 @@ class BotRuntime:
         # updates already being handled finish.
         self._leader_stop.set()
         if self.dispatcher is not None:
-            inflight: InFlightMiddleware = self.dispatcher["inflight"]
+            inflight = self.dispatcher.inflight
             if not await inflight.drain(self.drain_seconds):
                 log.error("%d updates still running after %ss", inflight.active, self.drain_seconds)
         if self._leader_task is not None:

@@ -49,6 +49,8 @@ class InFlight:
 
     async def drain(self, timeout: float) -> bool:
         """Wait until no update is in progress; False if `timeout` seconds were not enough."""
+        if self._idle.is_set():
+            return True  # even with timeout 0, which asyncio.wait_for would count as expired
         try:
             await asyncio.wait_for(self._idle.wait(), timeout)
         except TimeoutError:

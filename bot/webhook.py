@@ -23,7 +23,7 @@ import json
 import logging
 import signal
 
-from aiogram import Bot, Dispatcher
+from aiogram import Bot
 from aiogram.types import Update
 from aiogram.types.update import UpdateTypeLookupError
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
@@ -33,7 +33,8 @@ from redis.exceptions import RedisError
 
 from bot.app import build_bot, build_dispatcher
 from bot.care_runtime import DRAIN_SECONDS, BotRuntime
-from bot.middlewares import InFlightMiddleware, UpdateBusy
+from bot.inflight import CareDispatcher, InFlight
+from bot.middlewares import UpdateBusy
 from bot.telemetry import instrument_bot
 from care.leader import LeaderLock
 from care.metrics import CONTENT_TYPE_LATEST
@@ -136,7 +137,7 @@ class WebhookWorker:
         self.settings = settings
         self.services = services or build_services(settings)
         self.bot = instrument_bot(bot or build_bot(settings), self.services.metrics)
-        self.dispatcher: Dispatcher = build_dispatcher(self.services, dedup=True)
+        self.dispatcher: CareDispatcher = build_dispatcher(self.services, dedup=True)
         # Leader duties, content watch, staff outbox: the same helpers as `carebot run`.
         self.runtime = BotRuntime(
             self.bot, self.services, self.dispatcher, leader=leader, lock=leader_lock
@@ -148,9 +149,8 @@ class WebhookWorker:
         self._runner: web.AppRunner | None = None
 
     @property
-    def inflight(self) -> InFlightMiddleware:
-        inflight: InFlightMiddleware = self.dispatcher["inflight"]
-        return inflight
+    def inflight(self) -> InFlight:
+        return self.dispatcher.inflight
 
     # -- lifecycle ------------------------------------------------------------------------
 
