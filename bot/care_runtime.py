@@ -38,6 +38,9 @@ log = logging.getLogger("carebot.runtime")
 
 #: How long shutdown waits for updates in progress, the leader's step-down and the staff queue.
 DRAIN_SECONDS = 30.0
+#: How often resolved tickets past `staff.close_resolved_after_days` are closed (days-scale
+#: work: a ten-minute lag is invisible, and the query is one indexed scan).
+CLOSER_SECONDS = 600.0
 
 
 async def start_leader_duties(
@@ -53,6 +56,9 @@ async def start_leader_duties(
         "sla-watcher",
         services.settings.staff.sla_check_seconds,
         lambda: gateway.run_sla_check(bot),
+    )
+    stop_closer = start_periodic(
+        "ticket-closer", CLOSER_SECONDS, lambda: gateway.run_ticket_closer(bot)
     )
     plain = telegram_send(bot)
     # Customers' greetings count as campaign messages sent/failed; the staff group's call
@@ -82,6 +88,7 @@ async def start_leader_duties(
             except Exception:  # stopping must never keep the lock from being released
                 log.exception("the care scheduler failed to stop cleanly")
         await stop_sla()
+        await stop_closer()
         await stop_housekeeping()
 
     return stop

@@ -7,6 +7,8 @@
 * customer messages are copied into the topic through the `StaffOutbox` (rate budget,
   bursts merged); staff messages are copied to the customer (text/captions guarded first);
   every copy is paired (`message_pairs`) so edits and replies are mirrored both ways;
+* a ticket closed (resolved and left alone, `care.ticket_closer`) closes its topic with a
+  note, and reopening the ticket opens the topic again;
 * "message thread not found" (topic deleted) -> a new topic, the ticket remapped, the message
   resent; 403 from a customer -> marked blocked and noted on the ticket; 429 -> bounded retry.
 """
@@ -29,6 +31,7 @@ from bot.staff_outbox import OutboxJob, StaffOutbox, TokenBucket
 from care.replies import Reply
 from care.services import Services
 from care.staff import RelayDecision, SlaAlert
+from care.ticket_closer import Closure, close_resolved
 from care.uow import Repos
 from storage import Direction, Ticket, TicketEventKind
 
@@ -318,6 +321,8 @@ class StaffGateway:
             customer_message_id=sent_id,
             staff_message_id=message.message_id,
         )
+        if decision.reopen_topic:
+            self.reopen_topic(bot, ticket, after_commit)
         if decision.taken is not None:
             self.post(bot, ticket, [decision.taken], after_commit)
 
@@ -396,6 +401,61 @@ class StaffGateway:
                 )  # fmt: skip
         except (TelegramBadRequest, TelegramForbiddenError) as exc:
             log.info("edit not mirrored: %s", exc.message)
+
+    # -- closing and reopening topics ----------------------------------------------------
+
+    def reopen_topic(
+        self, bot: Bot, ticket: Ticket, after_commit: list[Callable[[], None]]
+    ) -> None:
+        """Open a reopened ticket's topic again, before anything else is posted into it."""
+        if ticket.topic_id is not None and self.chat_id is not None:
+            job = self._topic_job(bot, ticket, ticket.topic_id, closed=False)
+            after_commit.append(functools.partial(self.outbox.put, job))
+
+    def _topic_job(
+        self, bot: Bot, ticket: Ticket, thread: int, *, closed: bool, note: Reply | None = None
+    ) -> OutboxJob:
+        """Close (after posting `note`) or reopen one topic; an outbox job, since Telegram
+        posts a service message for each and they count against the group's budget."""
+        chat = self.chat_id or 0
+        number = ticket.number
+
+        async def run(_group: Sequence[OutboxJob]) -> None:
+            try:
+                if note is not None:
+                    self.outbox.bucket.spend()  # the note is a second message in one job
+                    await _retrying(
+                        lambda: bot.send_message(chat, note.text, message_thread_id=thread)
+                    )
+                if closed:
+                    await _retrying(lambda: bot.close_forum_topic(chat, thread))
+                else:
+                    await _retrying(lambda: bot.reopen_forum_topic(chat, thread))
+            except TelegramBadRequest as exc:
+                # Already in that state (TOPIC_NOT_MODIFIED), deleted by someone, or the bot
+                # lacks "manage topics": the ticket's status is what counts; never reopen a
+                # deleted topic just to close it.
+                action = "closed" if closed else "reopened"
+                log.info("topic %s of %s not %s: %s", thread, number, action, exc.message)
+
+        return OutboxJob(run=run, ticket_id=ticket.id)
+
+    async def run_ticket_closer(self, bot: Bot) -> list[Closure]:
+        """One pass of `care.ticket_closer` (leader only): close in one transaction, then
+        post the note, close each topic and refresh each card once it has committed."""
+        async with self.services.unit_of_work() as repos:
+            closures = await close_resolved(self.services.staff, repos, self.services.clock())
+        for closure in closures:
+            ticket = closure.ticket
+            if ticket.topic_id is None or self.chat_id is None:
+                continue
+            await self.refresh_card(bot, ticket, closure.card)
+            self.outbox.put(
+                self._topic_job(bot, ticket, ticket.topic_id, closed=True, note=closure.topic)
+            )
+        if closures:
+            log.info("closed %d resolved tickets", len(closures))
+        return closures
 
     # -- SLA watcher --------------------------------------------------------------------
 

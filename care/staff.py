@@ -70,6 +70,8 @@ class StaffOutcome:
     customer_chat_id: int | None = None
     card: Reply | None = None
     notice: Reply | None = None
+    #: The action reopened a closed ticket: its (closed) staff topic opens again.
+    reopen_topic: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +87,8 @@ class RelayDecision:
     signed: Reply | None = None
     #: The action taken implicitly (replying takes an unassigned ticket).
     taken: Reply | None = None
+    #: The reply reopened a closed ticket: its (closed) staff topic opens again.
+    reopen_topic: bool = False
 
 
 @dataclass(slots=True)
@@ -308,6 +312,7 @@ class StaffDesk:
                 outcome.topic.append(self.staff_text("staff.event.resolved", names))
                 outcome.customer.append(self.csat_request(customer, ticket))
             elif action == "reopen":
+                outcome.reopen_topic = TicketStatus(ticket.status) is TicketStatus.CLOSED
                 new = move(ticket.status, "reopen", assigned=ticket.assignee_id is not None)
                 await repos.tickets.set_status(ticket, new, now)
                 outcome.topic.append(self.staff_text("staff.event.reopened", names))
@@ -382,6 +387,7 @@ class StaffDesk:
                 )
                 return RelayDecision(False, customer.telegram_id, ticket, blocked=blocked)
         taken = None
+        reopen_topic = TicketStatus(ticket.status) is TicketStatus.CLOSED
         if TicketStatus(ticket.status).is_finished:
             await repos.tickets.set_status(ticket, move(ticket.status, "reopen"), now)
         if not is_held(ticket):
@@ -401,7 +407,14 @@ class StaffDesk:
             signed = self.customer_text(
                 customer, "staff.reply.signed", {"staff_name": actor.name, "message": text}
             )
-        return RelayDecision(True, customer.telegram_id, ticket, signed=signed, taken=taken)
+        return RelayDecision(
+            True,
+            customer.telegram_id,
+            ticket,
+            signed=signed,
+            taken=taken,
+            reopen_topic=reopen_topic,
+        )
 
     async def log_relayed(
         self,

@@ -38,6 +38,9 @@ class StaffSettings(BaseModel):
     group_per_minute: int = Field(default=20, ge=1)
     #: SLA warning when this share of a deadline's business time has elapsed.
     sla_warn_fraction: float = Field(default=0.8, gt=0, lt=1)
+    #: Resolved tickets close (and their topics with them) after this many days without a
+    #: reopen, like Zendesk's solved -> closed; 0 keeps them resolved for ever.
+    close_resolved_after_days: float = Field(default=4.0, ge=0)
     #: How often the SLA watcher runs.
     sla_check_seconds: float = Field(default=60.0, gt=0)
     #: How long a staff-membership answer (getChatMember) is trusted.

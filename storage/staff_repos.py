@@ -154,6 +154,17 @@ class StaffRepo:
         )
         return builtins.list(result.all())
 
+    async def resolved_before(self, cutoff: datetime, limit: int = 500) -> builtins.list[Ticket]:
+        """Tickets resolved at or before `cutoff` and not closed since, longest resolved first."""
+        result = await self.session.scalars(
+            select(Ticket)
+            .where(col(Ticket.status) == TicketStatus.RESOLVED)
+            .where(col(Ticket.resolved_at) <= cutoff)
+            .order_by(col(Ticket.resolved_at), col(Ticket.id))
+            .limit(limit)
+        )
+        return builtins.list(result.all())
+
     async def set_topic(
         self, ticket: Ticket, thread_id: int, card_message_id: int | None, now: datetime
     ) -> None:

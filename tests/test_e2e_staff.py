@@ -156,6 +156,68 @@ async def test_resolve_sends_csat_and_rating_is_recorded(tmp_path: Path) -> None
         assert any("★★★★☆" in t and "处理很快" in t for t in topic_texts)
 
 
+async def test_resolved_ticket_closes_with_its_topic_and_reopens_with_it(tmp_path: Path) -> None:
+    async with staff_env(tmp_path, staff={"close_resolved_after_days": 4}) as env:
+        thread = await env.escalate()
+        await env.staff("/resolve", thread)
+        await env.settle()
+        env.clock.advance(days=3, hours=23)
+        assert await env.gateway.run_ticket_closer(env.bot) == []  # still reopenable
+        env.clock.advance(hours=1)
+        [closure] = await env.gateway.run_ticket_closer(env.bot)
+        await env.settle()
+        ticket = await env.ticket()
+        assert closure.ticket.id == ticket.id and ticket.status == TicketStatus.CLOSED
+        assert ticket.closed_at == env.clock.now
+        assert env.api.topics(STAFF_CHAT)[thread]["is_closed"]
+        note = env.sent_to(STAFF_CHAT)[-1].params
+        assert note["message_thread_id"] == thread and "🔒" in note["text"]
+        card = env.api.calls_of("editMessageText")[-1].params
+        assert card["message_id"] == ticket.card_message_id and "closed" in card["text"]
+        assert "close" in [e.kind for e in await _rows(env, TicketEvent)]
+        assert await env.gateway.run_ticket_closer(env.bot) == []  # closed once
+
+        await env.staff("/reopen", thread)
+        await env.settle()
+        assert (await env.ticket()).status == TicketStatus.NEW  # nobody holds it yet
+        assert not env.api.topics(STAFF_CHAT)[thread]["is_closed"]
+        reopened = env.api.calls_of("reopenForumTopic")
+        assert len(reopened) == 1 and reopened[0].params["message_thread_id"] == thread
+
+
+async def test_a_staff_reply_in_a_closed_topic_reopens_ticket_and_topic(tmp_path: Path) -> None:
+    async with staff_env(tmp_path) as env:
+        thread = await env.escalate()
+        await env.staff("/resolve", thread)
+        await env.settle()
+        env.clock.advance(days=5)
+        assert len(await env.gateway.run_ticket_closer(env.bot)) == 1
+        await env.settle()
+        await env.staff("您好，关于上次的问题我们再跟进一下", thread)
+        await env.settle()
+        assert (await env.ticket()).status == TicketStatus.WAITING_CUSTOMER
+        assert not env.api.topics(STAFF_CHAT)[thread]["is_closed"]
+        assert _copies(env, CUSTOMER)  # the reply reached the customer
+
+
+async def test_a_customer_writing_after_the_close_gets_a_new_ticket_and_topic(
+    tmp_path: Path,
+) -> None:
+    async with staff_env(tmp_path) as env:  # the default: closed after 4 days
+        thread = await env.escalate()
+        first = await env.ticket()
+        await env.staff("/resolve", thread)
+        await env.settle()
+        env.clock.advance(days=5)
+        assert len(await env.gateway.run_ticket_closer(env.bot)) == 1
+        await env.settle()
+        new_thread = await env.escalate("又坏了，转人工")
+        assert new_thread != thread
+        assert (await env.ticket()).id != first.id
+        assert env.api.topics(STAFF_CHAT)[thread]["is_closed"]
+        assert not env.api.topics(STAFF_CHAT)[new_thread]["is_closed"]
+
+
 async def test_sla_warning_and_breach_with_time_travel(tmp_path: Path) -> None:
     async with staff_env(tmp_path) as env:
         thread = await env.escalate("你们的服务太差了，我要投诉")

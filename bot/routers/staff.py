@@ -156,5 +156,7 @@ async def _apply(
         await gateway.send_to_customer(
             bot, repos, ticket, outcome.customer_chat_id, outcome.customer
         )
+    if outcome.reopen_topic:
+        gateway.reopen_topic(bot, ticket, after_commit)
     gateway.post(bot, ticket, outcome.topic, after_commit)
     await gateway.refresh_card(bot, ticket, outcome.card)
