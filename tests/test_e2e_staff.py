@@ -185,14 +185,20 @@ async def test_resolved_ticket_closes_with_its_topic_and_reopens_with_it(tmp_pat
         assert len(reopened) == 1 and reopened[0].params["message_thread_id"] == thread
 
 
+async def _escalated_resolved_and_closed(env: StaffEnv) -> int:
+    """A ticket escalated, resolved and, five days on, closed by the default rule (4 days)."""
+    thread = await env.escalate()
+    await env.staff("/resolve", thread)
+    await env.settle()
+    env.clock.advance(days=5)
+    assert len(await env.gateway.run_ticket_closer(env.bot)) == 1
+    await env.settle()
+    return thread
+
+
 async def test_a_staff_reply_in_a_closed_topic_reopens_ticket_and_topic(tmp_path: Path) -> None:
     async with staff_env(tmp_path) as env:
-        thread = await env.escalate()
-        await env.staff("/resolve", thread)
-        await env.settle()
-        env.clock.advance(days=5)
-        assert len(await env.gateway.run_ticket_closer(env.bot)) == 1
-        await env.settle()
+        thread = await _escalated_resolved_and_closed(env)
         await env.staff("您好，关于上次的问题我们再跟进一下", thread)
         await env.settle()
         assert (await env.ticket()).status == TicketStatus.WAITING_CUSTOMER
@@ -203,14 +209,9 @@ async def test_a_staff_reply_in_a_closed_topic_reopens_ticket_and_topic(tmp_path
 async def test_a_customer_writing_after_the_close_gets_a_new_ticket_and_topic(
     tmp_path: Path,
 ) -> None:
-    async with staff_env(tmp_path) as env:  # the default: closed after 4 days
-        thread = await env.escalate()
+    async with staff_env(tmp_path) as env:
+        thread = await _escalated_resolved_and_closed(env)
         first = await env.ticket()
-        await env.staff("/resolve", thread)
-        await env.settle()
-        env.clock.advance(days=5)
-        assert len(await env.gateway.run_ticket_closer(env.bot)) == 1
-        await env.settle()
         new_thread = await env.escalate("又坏了，转人工")
         assert new_thread != thread
         assert (await env.ticket()).id != first.id
