@@ -232,8 +232,11 @@ class Conversation:
         one statement (the repository's upsert) for what used to be four."""
         # Only words the customer wrote say which language they use; callback data
         # ("menu:complaint") and media without caption say nothing, and neither does text
-        # without letters (detect_language's default "" = keep the stored language).
+        # without letters (detect_language's default "" = keep the stored language), nor a
+        # slash command: "/stop" from a customer who writes Chinese is not English.
         written = None if inbound.content_type == "callback" else inbound.text or inbound.caption
+        if written is not None and written.startswith("/"):
+            written = written.partition(" ")[2]  # "/start 你好": only what follows counts
         language = detect_language(written, default="") if written else ""
         return await repos.customers.upsert_from_telegram(
             inbound.telegram_id,

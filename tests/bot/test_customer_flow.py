@@ -34,6 +34,17 @@ async def test_start_welcomes_and_shows_the_menu(chat: Chat) -> None:
     assert data == ["menu:inquiry", "menu:complaint", "menu:feedback", "menu:human"]
 
 
+async def test_a_slash_command_does_not_switch_the_customer_to_english(chat: Chat) -> None:
+    # "/start" has Latin letters but is not the customer writing English.
+    welcome = await chat.say("/start", language_code="zh-hans")
+    assert "您好" in plain(welcome[0]) or "欢迎" in plain(welcome[0]), plain(welcome[0])
+    await chat.say("请问你们几点关门")
+    menu = await chat.say("/menu")  # an unknown command gets the menu, still in Chinese
+    assert re.search(r"[\u4e00-\u9fff]", plain(menu[-1])), plain(menu[-1])
+    english = await chat.say("/start what are your opening hours?")
+    assert "Hello" in plain(english[0]) or "Welcome" in plain(english[0]), plain(english[0])
+
+
 async def test_complaint_gets_apology_ticket_and_deadline(chat: Chat, services: Services) -> None:
     sent = await chat.say("我的快递三天还没到,太慢了")
     text = plain(sent[0])

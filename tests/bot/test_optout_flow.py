@@ -15,7 +15,7 @@ async def _opt_outs(services: Services) -> frozenset[str]:
 
 
 async def test_button_opts_out_of_that_category_only(chat: Chat, services: Services) -> None:
-    await chat.say("/start")
+    await chat.say("/start", language_code="en")  # an English-speaking customer
     sent = await chat.press("optout:holiday")
     assert "holiday greetings" in plain(sent[-1])
     assert await _opt_outs(services) == {"holiday"}
@@ -24,7 +24,7 @@ async def test_button_opts_out_of_that_category_only(chat: Chat, services: Servi
 
 
 async def test_stop_opts_out_of_all_greetings(chat: Chat, services: Services) -> None:
-    await chat.say("/start")
+    await chat.say("/start", language_code="en")  # an English-speaking customer
     sent = await chat.say("/stop")
     assert "holiday or birthday greetings" in plain(sent[-1])
     assert await _opt_outs(services) == {"holiday", "birthday"}
