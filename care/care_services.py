@@ -86,7 +86,7 @@ def build_campaign_services(
         database=Database(settings.database_url),
         library=library,
         guard=guard,
-        renderer=Renderer(library, guard),
+        renderer=Renderer(library, guard, traditional=settings.traditional_variant),
         clock=clock,
     )
 

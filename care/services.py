@@ -75,7 +75,7 @@ def build_services(settings: Settings, *, clock: Callable[[], datetime] = utc_no
     intents = IntentEngine(settings.intents_dirs)
     library = ScriptLibrary.load(settings.scripts_dirs)
     guard = Guard.from_file(settings.forbidden_path, normalize=normalize)
-    renderer = Renderer(library, guard)
+    renderer = Renderer(library, guard, traditional=settings.traditional_variant)
     desk = TicketDesk(settings)
     conversation = Conversation(
         settings=settings,

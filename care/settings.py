@@ -123,6 +123,9 @@ class Settings(BaseSettings):
     timezone: str = "Asia/Shanghai"
     default_language: Language = "zh-Hans"
     languages: Annotated[list[Language], NoDecode] = Field(default_factory=_default_languages)
+    #: Traditional Chinese replies derived from Simplified scripts: Taiwan (tw), Hong Kong
+    #: (hk) or OpenCC's standard forms (standard); a script's own zh-Hant text is kept as is.
+    traditional_variant: Literal["tw", "hk", "standard"] = "tw"
     business_name: str = "carebot"
     intents_dir: Path | None = None
     scripts_dir: Path | None = None

@@ -137,7 +137,9 @@ class StaffDesk:
         normalize: Callable[[str], str],
         flood: FloodControl,
     ) -> StaffDesk:
-        internal = Renderer(renderer.library, Guard([], normalize=normalize))
+        internal = Renderer(
+            renderer.library, Guard([], normalize=normalize), traditional=renderer.traditional
+        )
         return cls(
             settings=settings,
             renderer=renderer,

@@ -11,7 +11,13 @@ from jinja2 import TemplateError
 from scripts._guard import Guard
 from scripts._library import ScriptLibrary
 from scripts._model import LANGUAGES, Script
-from scripts._templates import html_to_plain, render_html, to_traditional
+from scripts._templates import (
+    DEFAULT_TRADITIONAL,
+    TRADITIONAL_VARIANTS,
+    html_to_plain,
+    render_html,
+    to_traditional,
+)
 
 FALLBACK_ID = "fallback.safe"
 
@@ -31,18 +37,21 @@ class Rendered:
     blocked: bool
 
 
-def variant_source(script: Script, language: str, default: str) -> tuple[str, str]:
+def variant_source(
+    script: Script, language: str, default: str, traditional: str = DEFAULT_TRADITIONAL
+) -> tuple[str, str]:
     """(template source, language actually used) for a requested language.
 
-    zh-Hant falls back to the zh-Hans variant converted with OpenCC; a language the script
-    does not carry falls back to the library default, then to whatever variant exists.
+    zh-Hant falls back to the zh-Hans variant converted with OpenCC into the `traditional`
+    variant (tw, hk or standard); a language the script does not carry falls back to the
+    library default, then to whatever variant exists.
     """
     if language not in LANGUAGES:
         language = default
     if language in script.templates:
         return script.templates[language], language
     if language == "zh-Hant" and "zh-Hans" in script.templates:
-        return to_traditional(script.templates["zh-Hans"]), "zh-Hant"
+        return to_traditional(script.templates["zh-Hans"], traditional), "zh-Hant"
     for candidate in (default, "zh-Hans", "en", *script.templates):
         if candidate in script.templates:
             return script.templates[candidate], candidate
@@ -52,10 +61,20 @@ def variant_source(script: Script, language: str, default: str) -> tuple[str, st
 class Renderer:
     """Renders only servable scripts and never lets a forbidden phrase through."""
 
-    def __init__(self, library: ScriptLibrary, guard: Guard, *, fallback_id: str = FALLBACK_ID):
+    def __init__(
+        self,
+        library: ScriptLibrary,
+        guard: Guard,
+        *,
+        fallback_id: str = FALLBACK_ID,
+        traditional: str = DEFAULT_TRADITIONAL,
+    ):
+        if traditional not in TRADITIONAL_VARIANTS:
+            raise ValueError(f"traditional must be one of {sorted(TRADITIONAL_VARIANTS)}")
         self.library = library
         self.guard = guard
         self.fallback_id = fallback_id
+        self.traditional = traditional
 
     def render(self, script_id: str, language: str, context: Mapping[str, object]) -> Rendered:
         """Render `script_id`; raises `ScriptNotServable` for unknown/draft/retired/edited ids.
@@ -65,7 +84,9 @@ class Renderer:
         and also answered with the fallback so the customer is never left without a reply.
         """
         script = self.library.servable(script_id)
-        source, used = variant_source(script, language, self.library.default_language)
+        source, used = variant_source(
+            script, language, self.library.default_language, self.traditional
+        )
         try:
             text = render_html(source, context)
         except TemplateError as exc:
@@ -86,7 +107,9 @@ class Renderer:
 
     def _fallback(self, language: str, context: Mapping[str, object], *, blocked: bool) -> Rendered:
         script = self.library.servable(self.fallback_id)
-        source, used = variant_source(script, language, self.library.default_language)
+        source, used = variant_source(
+            script, language, self.library.default_language, self.traditional
+        )
         text = render_html(source, context)
         plain = html_to_plain(text)
         verdict = self.guard.check(plain)

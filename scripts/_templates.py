@@ -34,15 +34,23 @@ def environment() -> SandboxedEnvironment:
     )
 
 
-@lru_cache(maxsize=1)
-def _s2t() -> opencc.OpenCC:
-    return opencc.OpenCC("s2t")
+#: Which Traditional Chinese a derived zh-Hant text is written in (OpenCC configurations).
+#: OpenCC's own standard (s2t) writes forms few readers use (審覈, 裏面, 着急); Taiwan's
+#: (審核, 裡面, 著急) is the default, Hong Kong's (審核, 裏面, 着急) the other common choice.
+TRADITIONAL_VARIANTS: Mapping[str, str] = {"tw": "s2tw", "hk": "s2hk", "standard": "s2t"}
+DEFAULT_TRADITIONAL = "tw"
+
+
+@lru_cache(maxsize=len(TRADITIONAL_VARIANTS))
+def _converter(config: str) -> opencc.OpenCC:
+    return opencc.OpenCC(config)
 
 
 @lru_cache(maxsize=2048)
-def to_traditional(text: str) -> str:
-    """Simplified -> Traditional (OpenCC s2t); Jinja syntax is ASCII so it survives intact."""
-    return str(_s2t().convert(text))
+def to_traditional(text: str, variant: str = DEFAULT_TRADITIONAL) -> str:
+    """Simplified -> Traditional in `variant` (a TRADITIONAL_VARIANTS key); Jinja syntax is
+    ASCII so it survives intact."""
+    return str(_converter(TRADITIONAL_VARIANTS[variant]).convert(text))
 
 
 def parse_template(source: str) -> None:

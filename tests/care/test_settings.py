@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from care.care_services import build_campaign_services
+from care.services import build_services
 from care.settings import SettingsError, load_settings
 
 
@@ -38,6 +40,16 @@ def test_environment_and_toml(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -
     assert settings.sla["complaint"].first_response("gold").total_seconds() == 7.5 * 60
 
 
+async def test_traditional_variant_reaches_every_renderer() -> None:
+    settings = load_settings(traditional_variant="hk")
+    services = build_services(settings)
+    try:
+        assert services.renderer.traditional == services.staff.internal.traditional == "hk"
+    finally:
+        await services.aclose()
+    assert build_campaign_services(settings).renderer.traditional == "hk"
+
+
 def test_token_is_secret(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BOT_TOKEN", "123456:SECRET")
     settings = load_settings()
@@ -54,6 +66,7 @@ def test_token_is_secret(monkeypatch: pytest.MonkeyPatch) -> None:
         ("DATABASE_URL", "mysql://x"),
         ("TELEGRAM_API_URL", "ftp://x"),
         ("DEFAULT_LANGUAGE", "fr"),
+        ("TRADITIONAL_VARIANT", "mo"),
     ],
 )
 def test_malformed_setting_names_itself(

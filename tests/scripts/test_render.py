@@ -50,6 +50,22 @@ def test_traditional_is_derived_with_opencc(renderer: Renderer) -> None:
     assert "發貨" in rendered.plain and "发货" not in rendered.plain
 
 
+@pytest.mark.parametrize(
+    ("variant", "expected", "not_expected"),
+    [("tw", "審核", "審覈"), ("hk", "審核", "審覈"), ("standard", "審覈", "審核")],
+)
+def test_traditional_follows_the_configured_variant(
+    bundled: ScriptLibrary, guard: Guard, variant: str, expected: str, not_expected: str
+) -> None:
+    plain = Renderer(bundled, guard, traditional=variant).render("faq.returns", "zh-Hant", {}).plain
+    assert expected in plain and not_expected not in plain
+
+
+def test_an_unknown_traditional_variant_is_refused(bundled: ScriptLibrary, guard: Guard) -> None:
+    with pytest.raises(ValueError, match="traditional must be one of"):
+        Renderer(bundled, guard, traditional="mo")
+
+
 def test_customer_values_are_not_converted_to_traditional(renderer: Renderer) -> None:
     context = {**CONTEXT["zh-Hant"], "salutation": "欧阳女士"}
     assert "欧阳女士" in renderer.render("feedback.thanks", "zh-Hant", context).plain
