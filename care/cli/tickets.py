@@ -69,6 +69,7 @@ async def _record(repos: Repos, ticket: Ticket) -> dict[str, Any]:
         "first_responded_at": _when(ticket.first_responded_at),
         "resolution_due": _when(ticket.resolution_due),
         "resolved_at": _when(ticket.resolved_at),
+        "closed_at": _when(ticket.closed_at),
         "csat_score": ticket.csat_score,
         "csat_comment": ticket.csat_comment,
         "transcript": [

@@ -45,6 +45,7 @@ def test_list_show_export(settings: Settings, monkeypatch) -> None:
     jsonl = runner.invoke(app, ["tickets", "export", "--format", "jsonl"])
     record = json.loads(jsonl.output.splitlines()[0])
     assert record["number"] == number and record["transcript"][0]["text"] == "我要投诉，快递太慢了"
+    assert record["resolved_at"] == record["closed_at"] == ""  # still open
     csv_out = runner.invoke(app, ["tickets", "export", "--format", "csv"])
     assert (
         csv_out.exit_code == 0 and csv_out.output.startswith("number,") and number in csv_out.output
