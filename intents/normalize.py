@@ -26,7 +26,11 @@ _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
 @lru_cache(maxsize=1)
 def _t2s() -> opencc.OpenCC:
-    return opencc.OpenCC("t2s")
+    # tw2s, not t2s: it also folds Taiwan's character forms (著急) that t2s leaves alone, so
+    # a Taiwanese customer's message - and a staff reply checked by the guard - meets the
+    # same Simplified text as the catalog and the forbidden list. Hong Kong and OpenCC's
+    # standard forms (裏面, 着急) fold the same way.
+    return opencc.OpenCC("tw2s")
 
 
 @lru_cache(maxsize=1)

@@ -120,3 +120,10 @@ def test_guard_from_phrases_without_file() -> None:
     guard = Guard([ForbiddenPhrase("这是公司的规定", "r", "s")], normalize=normalize)
     assert guard.maybe_reload() == [] and guard.reload() == []
     assert not guard.check("這 是 公 司 的 規 定").allowed
+
+
+@pytest.mark.parametrize("written", ["你著什麼急", "你着什麼急", "你着什么急"])
+def test_taiwan_hong_kong_and_simplified_forms_meet_one_phrase(written: str) -> None:
+    # Staff in Taipei type 著, in Hong Kong 着; the list holds the Simplified phrase.
+    guard = Guard([ForbiddenPhrase("你着什么急", "impatient", "请您放心")], normalize=normalize)
+    assert not guard.check(f"好的，{written}，马上处理").allowed
