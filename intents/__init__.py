@@ -13,7 +13,7 @@ from intents.engine import IntentEngine, Match
 from intents.evaluation import EvalReport, compute_metrics, evaluate, read_labelled_csv
 from intents.loader import CatalogError, CatalogProblem, IntentSpec, load_catalog
 from intents.matcher import Matcher, MatcherConfig
-from intents.normalize import detect_language, normalize, squash, to_simplified, to_traditional
+from intents.normalize import detect_language, normalize, squash, to_simplified
 
 __all__ = [
     "CatalogError",
@@ -32,5 +32,4 @@ __all__ = [
     "read_labelled_csv",
     "squash",
     "to_simplified",
-    "to_traditional",
 ]

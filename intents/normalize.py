@@ -15,7 +15,7 @@ from functools import lru_cache
 
 import opencc
 
-__all__ = ["detect_language", "normalize", "squash", "to_simplified", "to_traditional"]
+__all__ = ["detect_language", "normalize", "squash", "to_simplified"]
 
 _KEEP_CATEGORIES = ("L", "N", "M")
 _SPACES = re.compile(r"\s+")
@@ -25,7 +25,7 @@ _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
 
 @lru_cache(maxsize=1)
-def _t2s() -> opencc.OpenCC:
+def _simplifier() -> opencc.OpenCC:
     # tw2s, not t2s: it also folds Taiwan's character forms (著急) that t2s leaves alone, so
     # a Taiwanese customer's message - and a staff reply checked by the guard - meets the
     # same Simplified text as the catalog and the forbidden list. Hong Kong and OpenCC's
@@ -33,19 +33,9 @@ def _t2s() -> opencc.OpenCC:
     return opencc.OpenCC("tw2s")
 
 
-@lru_cache(maxsize=1)
-def _s2t() -> opencc.OpenCC:
-    return opencc.OpenCC("s2t")
-
-
 def to_simplified(text: str) -> str:
     """Traditional -> Simplified Chinese (other scripts pass through)."""
-    return str(_t2s().convert(text))
-
-
-def to_traditional(text: str) -> str:
-    """Simplified -> Traditional Chinese (other scripts pass through)."""
-    return str(_s2t().convert(text))
+    return str(_simplifier().convert(text))
 
 
 @lru_cache(maxsize=4096)
