@@ -165,17 +165,10 @@ class Conversation:
     async def menu_choice(self, repos: Repos, inbound: Inbound, choice: str) -> Turn:
         """A menu button: ask for the details, or hand over to a person at once."""
         if choice == "human":
-            return await self.message(
-                repos,
-                Inbound(
-                    telegram_id=inbound.telegram_id,
-                    first_name=inbound.first_name,
-                    content_type="callback",
-                    text=inbound.text or "menu:human",
-                    language_code=inbound.language_code,
-                ),
-                expecting="handoff",
-            )
+            # The press itself asks for a person: `message`'s handoff path, with the press's
+            # own Inbound - a rebuilt one lost the username and last name, and the customer
+            # upsert then erased them just as the ticket card needed them.
+            return await self.message(repos, inbound, expecting="handoff")
         customer = await self._customer(repos, inbound)
         self._log_inbound(repos, customer, inbound)
         turn = Turn(_id(customer), expecting=choice if choice in MENU_CHOICES else None)

@@ -11,6 +11,7 @@ from care.services import Services
 from storage import Customer, MessageLog, Ticket
 from tests.bot.chat import Chat, plain
 from tests.fakes.updates import (
+    callback_update,
     location_update,
     photo_update,
     sticker_update,
@@ -118,6 +119,18 @@ async def test_asking_for_a_person_opens_a_handoff_ticket(chat: Chat, services: 
     sent = await chat.say("转人工")
     assert TICKET.search(plain(sent[0]))
     assert (await _rows(services, Ticket))[0].kind == "inquiry"
+
+
+async def test_the_talk_to_a_person_button_keeps_the_customers_username(
+    chat: Chat, services: Services
+) -> None:
+    await chat.say("你好", username="mei_liang")
+    sent = await chat.feed(
+        callback_update(chat.user_id, "menu:human", message_id=1, username="mei_liang")
+    )
+    assert TICKET.search(plain(sent[0]))  # handed over: a ticket for the staff group
+    [customer] = await _rows(services, Customer)
+    assert customer.username == "mei_liang"  # the staff card shows @mei_liang
 
 
 async def test_every_outgoing_message_logs_script_and_version(
