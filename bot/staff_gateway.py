@@ -413,14 +413,23 @@ class StaffGateway:
             after_commit.append(functools.partial(self.outbox.put, job))
 
     def _topic_job(
-        self, bot: Bot, ticket: Ticket, thread: int, *, closed: bool, note: Reply | None = None
+        self,
+        bot: Bot,
+        ticket: Ticket,
+        thread: int,
+        *,
+        closed: bool,
+        note: Reply | None = None,
+        card: Reply | None = None,
     ) -> OutboxJob:
-        """Close (after posting `note`) or reopen one topic; an outbox job, since Telegram
-        posts a service message for each and they count against the group's budget."""
+        """Close (after refreshing `card` and posting `note`) or reopen one topic; an outbox
+        job, since Telegram posts a service message for each and they count against the
+        group's budget - a first pass over a backlog of old tickets is paced, not a burst."""
         chat = self.chat_id or 0
         number = ticket.number
 
         async def run(_group: Sequence[OutboxJob]) -> None:
+            await self.refresh_card(bot, ticket, card)
             try:
                 if note is not None:
                     self.outbox.bucket.spend()  # the note is a second message in one job
@@ -442,17 +451,17 @@ class StaffGateway:
 
     async def run_ticket_closer(self, bot: Bot) -> list[Closure]:
         """One pass of `care.ticket_closer` (leader only): close in one transaction, then
-        post the note, close each topic and refresh each card once it has committed."""
+        queue each topic's card refresh, note and close once it has committed."""
         async with self.services.unit_of_work() as repos:
             closures = await close_resolved(self.services.staff, repos, self.services.clock())
         for closure in closures:
             ticket = closure.ticket
             if ticket.topic_id is None or self.chat_id is None:
                 continue
-            await self.refresh_card(bot, ticket, closure.card)
-            self.outbox.put(
-                self._topic_job(bot, ticket, ticket.topic_id, closed=True, note=closure.topic)
+            job = self._topic_job(
+                bot, ticket, ticket.topic_id, closed=True, note=closure.topic, card=closure.card
             )
+            self.outbox.put(job)
         if closures:
             log.info("closed %d resolved tickets", len(closures))
         return closures
