@@ -408,25 +408,25 @@ class StaffGateway:
         self, bot: Bot, ticket: Ticket, after_commit: list[Callable[[], None]]
     ) -> None:
         """Open a reopened ticket's topic again, before anything else is posted into it."""
-        if ticket.topic_id is not None and self.chat_id is not None:
-            job = self._topic_job(bot, ticket, ticket.topic_id, closed=False)
+        if (job := self._topic_job(bot, ticket, closed=False)) is not None:
             after_commit.append(functools.partial(self.outbox.put, job))
 
     def _topic_job(
         self,
         bot: Bot,
         ticket: Ticket,
-        thread: int,
         *,
         closed: bool,
         note: Reply | None = None,
         card: Reply | None = None,
-    ) -> OutboxJob:
-        """Close (after refreshing `card` and posting `note`) or reopen one topic; an outbox
-        job, since Telegram posts a service message for each and they count against the
-        group's budget - a first pass over a backlog of old tickets is paced, not a burst."""
-        chat = self.chat_id or 0
-        number = ticket.number
+    ) -> OutboxJob | None:
+        """Close (after refreshing `card` and posting `note`) or reopen the ticket's topic;
+        None without a topic or a staff group. An outbox job, since Telegram posts a service
+        message for each and they count against the group's budget - a first pass over a
+        backlog of old tickets is paced, not a burst."""
+        thread, chat, number = ticket.topic_id, self.chat_id, ticket.number
+        if thread is None or chat is None:
+            return None
 
         async def run(_group: Sequence[OutboxJob]) -> None:
             await self.refresh_card(bot, ticket, card)
@@ -455,13 +455,11 @@ class StaffGateway:
         async with self.services.unit_of_work() as repos:
             closures = await close_resolved(self.services.staff, repos, self.services.clock())
         for closure in closures:
-            ticket = closure.ticket
-            if ticket.topic_id is None or self.chat_id is None:
-                continue
             job = self._topic_job(
-                bot, ticket, ticket.topic_id, closed=True, note=closure.topic, card=closure.card
+                bot, closure.ticket, closed=True, note=closure.topic, card=closure.card
             )
-            self.outbox.put(job)
+            if job is not None:
+                self.outbox.put(job)
         if closures:
             log.info("closed %d resolved tickets", len(closures))
         return closures

@@ -389,8 +389,9 @@ class StaffDesk:
                 )
                 return RelayDecision(False, customer.telegram_id, ticket, blocked=blocked)
         taken = None
-        reopen_topic = TicketStatus(ticket.status) is TicketStatus.CLOSED
-        if TicketStatus(ticket.status).is_finished:
+        status = TicketStatus(ticket.status)
+        reopen_topic = status is TicketStatus.CLOSED
+        if status.is_finished:
             await repos.tickets.set_status(ticket, move(ticket.status, "reopen"), now)
         if not is_held(ticket):
             await repos.staff.assign(ticket, actor.user_id, now)

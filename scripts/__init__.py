@@ -15,9 +15,11 @@ from scripts._library import ScriptLibrary
 from scripts._lint import DEFAULT_OPENERS, LintProblem, lint_library, lint_script
 from scripts._model import LibraryError, LibraryProblem, Script, ScriptNotServable
 from scripts._render import Rendered, Renderer
+from scripts._templates import TRADITIONAL_VARIANTS
 
 __all__ = [
     "DEFAULT_OPENERS",
+    "TRADITIONAL_VARIANTS",
     "ForbiddenPhrase",
     "Guard",
     "GuardVerdict",

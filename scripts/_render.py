@@ -84,9 +84,7 @@ class Renderer:
         and also answered with the fallback so the customer is never left without a reply.
         """
         script = self.library.servable(script_id)
-        source, used = variant_source(
-            script, language, self.library.default_language, self.traditional
-        )
+        source, used = self._source(script, language)
         try:
             text = render_html(source, context)
         except TemplateError as exc:
@@ -105,11 +103,12 @@ class Renderer:
             return self._fallback(language, context, blocked=True)
         return Rendered(text, plain, script.id, script.version, used, blocked=False)
 
+    def _source(self, script: Script, language: str) -> tuple[str, str]:
+        return variant_source(script, language, self.library.default_language, self.traditional)
+
     def _fallback(self, language: str, context: Mapping[str, object], *, blocked: bool) -> Rendered:
         script = self.library.servable(self.fallback_id)
-        source, used = variant_source(
-            script, language, self.library.default_language, self.traditional
-        )
+        source, used = self._source(script, language)
         text = render_html(source, context)
         plain = html_to_plain(text)
         verdict = self.guard.check(plain)

@@ -6,12 +6,14 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import get_args
 
 import pytest
 
 from care.care_services import build_campaign_services
 from care.services import build_services
-from care.settings import SettingsError, load_settings
+from care.settings import Settings, SettingsError, load_settings
+from scripts import TRADITIONAL_VARIANTS
 
 
 def test_defaults_are_the_embedded_ones() -> None:
@@ -48,6 +50,12 @@ async def test_traditional_variant_reaches_every_renderer() -> None:
     finally:
         await services.aclose()
     assert build_campaign_services(settings).renderer.traditional == "hk"
+
+
+def test_the_setting_offers_exactly_the_renderers_variants() -> None:
+    # Two lists by necessity (a Literal for validation, a mapping for OpenCC): kept equal here.
+    annotation = Settings.model_fields["traditional_variant"].annotation
+    assert set(get_args(annotation)) == set(TRADITIONAL_VARIANTS)
 
 
 def test_token_is_secret(monkeypatch: pytest.MonkeyPatch) -> None:
