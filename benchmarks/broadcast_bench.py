@@ -39,7 +39,7 @@ __all__ = ["BenchResult", "run_all"]
 
 
 def _settings(db_url: str, api_url: str, *, rate: float, paid: bool) -> Any:
-    from care.settings import load_settings
+    from care.runtime.settings import load_settings
 
     settings = load_settings(
         database_url=db_url,
@@ -59,8 +59,8 @@ async def _prepare(
     db_url: str, api_url: str, n: int, *, rate: float, paid: bool, first_id: int
 ) -> int:
     """A database with `n` customers and a scheduled campaign; returns its id."""
-    from care.campaigns import CampaignDesk
-    from care.services import utc_now
+    from care.outreach.campaigns import CampaignDesk
+    from care.runtime.services import utc_now
     from intents import normalize
     from scripts import Guard, Renderer, ScriptLibrary
     from storage import Database, ProfileRepo
@@ -113,9 +113,9 @@ async def _send(
 ) -> Any:
     """Run the sender as `carebot campaign send` does: the lean Bot API transport (no
     aiogram) and the lean campaign services (no intent engine)."""
-    from bot.bot_api_transport import BotApiTransport
-    from care.care_services import build_campaign_services, campaign_sender
-    from care.sender import OutgoingMessage
+    from bot.transports.bot_api import BotApiTransport
+    from care.outreach.sender import OutgoingMessage
+    from care.outreach.wiring import build_campaign_services, campaign_sender
 
     settings = _settings(db_url, api_url, rate=rate, paid=paid)
     services = build_campaign_services(settings)
@@ -354,7 +354,7 @@ def render_markdown(results: list[BenchResult], info: dict[str, int], header: st
         "",
         "Peak RSS is sampled (psutil) after every batch of the send; RSS before "
         "sending is the process with SQLAlchemy, the script library and the guard "
-        "loaded. The sender talks to the Bot API through `bot.bot_api_transport` "
+        "loaded. The sender talks to the Bot API through `bot.transports.bot_api` "
         "(plain aiohttp), not aiogram, whose ~600 pydantic models alone cost ~165 MB; "
         "the intent engine (scikit-learn) is not built either. ru_maxrss (sending "
         "process) is the kernel's high-water mark of the benchmark process so far (it "

@@ -247,8 +247,8 @@ async def bench_carebot(
     api_url: str | None = None,
 ) -> LoadRow:
     from bot.app import build_dispatcher
-    from care.services import build_services
-    from care.settings import load_settings
+    from care.runtime.services import build_services
+    from care.runtime.settings import load_settings
 
     settings = load_settings(
         bot_token=TOKEN,

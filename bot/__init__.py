@@ -1,6 +1,6 @@
 """Telegram edge: aiogram routers, middlewares, delivery, the console demo and the runners.
 
-The public names are imported on first access (PEP 562): `bot.bot_api_transport` and
+The public names are imported on first access (PEP 562): `bot.transports.bot_api` and
 `carebot campaign send` must be importable without loading aiogram (~165 MB RSS).
 """
 
@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from bot.app import build_bot, build_dispatcher
-    from bot.local_session import LocalSession
+    from bot.transports.local_session import LocalSession
 
 __all__ = ["LocalSession", "build_bot", "build_dispatcher"]
 
 _WHERE = {
-    "LocalSession": "bot.local_session",
+    "LocalSession": "bot.transports.local_session",
     "build_bot": "bot.app",
     "build_dispatcher": "bot.app",
 }

@@ -12,7 +12,7 @@ from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError, TelegramNetworkError
 
 from bot.keyboards import keyboard_for
-from care.admin import EditFn
+from care.outreach.admin import EditFn
 from care.replies import Reply
 
 __all__ = ["telegram_edit"]

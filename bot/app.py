@@ -19,11 +19,11 @@ from bot.middlewares import (
     UnitOfWorkMiddleware,
 )
 from bot.routers import build_root_router
-from bot.staff_auth import StaffAuth
-from bot.staff_gateway import StaffGateway
-from care.dedup import RedisUpdateLedger
-from care.services import Services
-from care.settings import Settings
+from bot.staff.auth import StaffAuth
+from bot.staff.gateway import StaffGateway
+from care.runtime.dedup import RedisUpdateLedger
+from care.runtime.services import Services
+from care.runtime.settings import Settings
 
 __all__ = ["build_bot", "build_dispatcher"]
 

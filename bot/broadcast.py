@@ -15,7 +15,7 @@ from aiogram.exceptions import (
 )
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
-from care.sender import (
+from care.outreach.sender import (
     Blocked,
     ChatNotFound,
     OutgoingMessage,

@@ -16,10 +16,10 @@ from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError, TelegramRetryAfter
 
 from bot.keyboards import keyboard_for
-from care.conversation import Turn
-from care.logs import set_ticket
+from care.desk.conversation import Turn
 from care.replies import Reply
-from care.services import Services
+from care.runtime.logs import set_ticket
+from care.runtime.services import Services
 from care.uow import Repos
 
 __all__ = ["deliver", "retrying"]

@@ -12,7 +12,7 @@ from aiogram.exceptions import TelegramAPIError, TelegramNetworkError, TelegramR
 from aiogram.methods import TelegramMethod
 from aiogram.methods.base import Response, TelegramType
 
-from care.metrics import Metrics
+from care.runtime.metrics import Metrics
 
 __all__ = ["ApiMetricsMiddleware", "instrument_bot"]
 

@@ -34,7 +34,7 @@ KNOWN_VARIABLES: frozenset[str] = frozenset(
         "first_response_due",
         "resolution_due",
         "business_name",
-        # Staff takeover (care/staff.py): ticket cards, topic events, CSAT, business hours.
+        # Staff takeover (care/desk/staff.py): ticket cards, topic events, CSAT, business hours.
         "back_at",
         "comment",
         "customer_ref",
@@ -51,7 +51,7 @@ KNOWN_VARIABLES: frozenset[str] = frozenset(
         "status",
         "suggestion",
         "tier",
-        # Managers' campaign console (care/admin.py): names, dates and counts for ADMIN_IDS.
+        # Managers' campaign console (care/outreach/admin.py): names, dates, counts for ADMIN_IDS.
         "blocked",
         "campaign_id",
         "campaign_name",

@@ -80,7 +80,7 @@ class Campaign(SQLModel, table=True):
     script_gold: str | None = Field(default=None, sa_type=String(128))
     script_silver: str | None = Field(default=None, sa_type=String(128))
     script_regular: str | None = Field(default=None, sa_type=String(128))
-    # JSON object, see care.campaigns.Audience.
+    # JSON object, see care.outreach.campaigns.Audience.
     audience: str = Field(default="{}", sa_type=VerbatimText)
     window_start: datetime = Field(sa_type=UTCDateTime)
     window_end: datetime = Field(sa_type=UTCDateTime)

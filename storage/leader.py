@@ -34,7 +34,7 @@ def advisory_key(name: str) -> int:
 
 
 class PostgresLeaderLock:
-    """Implements ``care.leader.LeaderLock`` (structurally: storage never imports care)."""
+    """Implements ``care.runtime.leadership.LeaderLock`` (structurally: storage imports no care)."""
 
     def __init__(self, database: Database, name: str, holder: str, *, timeout: float = 5.0) -> None:
         if database.is_sqlite:

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from care.services import Services, build_services
-from care.settings import Settings, load_settings
+from care.runtime.services import Services, build_services
+from care.runtime.settings import Settings, load_settings
 from tests.services_fixtures import (  # noqa: F401
     postgres_database_url,
     redis_prefix,

@@ -13,9 +13,9 @@ from aiogram import Bot, Dispatcher
 from sqlmodel import select
 
 from bot import build_bot, build_dispatcher
-from bot.staff_gateway import StaffGateway
-from care.services import Services, build_services
-from care.settings import load_settings
+from bot.staff.gateway import StaffGateway
+from care.runtime.services import Services, build_services
+from care.runtime.settings import load_settings
 from storage import Customer, Ticket
 from tests.conftest import FakeClock
 from tests.fakes import FakeBotAPI

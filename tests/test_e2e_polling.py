@@ -8,8 +8,8 @@ from pathlib import Path
 
 from sqlmodel import select
 
-from bot.polling import run_polling
-from care.settings import load_settings
+from bot.runners.polling import run_polling
+from care.runtime.settings import load_settings
 from storage import Database, MessageLog, Ticket
 from tests.fakes import FakeBotAPI
 from tests.fakes.updates import sticker_update, text_update

@@ -1,4 +1,4 @@
-"""The helpers both run modes share (`bot.care_runtime`): leader-only SLA alerts, the breach
+"""The helpers both run modes share (`bot.runners.runtime`): leader-only SLA alerts, the breach
 counter, the webhook worker draining the staff queue on shutdown, the content watch.
 
 Time travel: SLA deadlines move with a `FakeClock`; the only real waits are the watcher
@@ -17,11 +17,11 @@ import aiohttp
 import pytest
 
 from bot import build_bot
-from bot.care_runtime import BotRuntime
-from bot.webhook import WebhookWorker
-from care.periodic import watch_content
-from care.services import Services, build_services
-from care.settings import Settings, load_settings
+from bot.runners.runtime import BotRuntime
+from bot.runners.webhook import WebhookWorker
+from care.runtime.periodic import watch_content
+from care.runtime.services import Services, build_services
+from care.runtime.settings import Settings, load_settings
 from storage import Ticket
 from tests.conftest import FakeClock
 from tests.fakes import FakeBotAPI

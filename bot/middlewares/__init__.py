@@ -1,5 +1,5 @@
 """Dispatcher middlewares: observability, one database transaction per
-update, webhook deduplication (hot reload is a background watcher: `care.periodic`)."""
+update, webhook deduplication (hot reload is a background watcher: `care.runtime.periodic`)."""
 
 from __future__ import annotations
 

@@ -19,8 +19,8 @@ from typing import Any
 from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject, Update
 
-from care.dedup import ClaimState, RedisUpdateLedger
-from care.services import Services
+from care.runtime.dedup import ClaimState, RedisUpdateLedger
+from care.runtime.services import Services
 from care.uow import Repos
 from storage import UpdateLedgerRepo
 

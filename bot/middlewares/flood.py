@@ -1,6 +1,6 @@
 """Per-customer flood control on private messages: over the limit, one polite notice, then quiet.
 
-The decision (sliding window, when to notify) is `care.staff.StaffDesk.flood_check`; this
+The decision (sliding window, when to notify) is `care.desk.staff.StaffDesk.flood_check`; this
 middleware only stops the update and sends the notice.
 """
 
@@ -12,7 +12,7 @@ from typing import Any
 from aiogram import BaseMiddleware
 from aiogram.types import Message, TelegramObject
 
-from care.services import Services
+from care.runtime.services import Services
 from care.uow import Repos
 
 __all__ = ["FloodMiddleware"]

@@ -14,8 +14,8 @@ from aiogram import BaseMiddleware
 from aiogram.dispatcher.event.bases import UNHANDLED
 from aiogram.types import TelegramObject, Update
 
-from care.logs import log_context
-from care.services import Services
+from care.runtime.logs import log_context
+from care.runtime.services import Services
 
 __all__ = ["ObserveMiddleware"]
 

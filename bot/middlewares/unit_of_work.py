@@ -11,7 +11,7 @@ from typing import Any
 from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject
 
-from care.services import Services
+from care.runtime.services import Services
 
 __all__ = ["UnitOfWorkMiddleware"]
 

@@ -7,7 +7,7 @@ from aiogram import Router
 from bot.filters import InPrivateChat
 from bot.middlewares.flood import FloodMiddleware
 from bot.routers import admin, csat, customer, optout, staff
-from bot.staff_auth import InStaffChat
+from bot.staff.auth import InStaffChat
 
 __all__ = ["build_root_router"]
 
@@ -16,7 +16,7 @@ def build_root_router() -> Router:
     """Customers talk to the bot in private chats; staff routers join in their group."""
     root = Router(name="carebot")
     # Managers' campaign console (/campaigns, adm:* buttons) in private chats, before the
-    # customer catch-all; ADMIN_IDS is checked by care.admin on every action.
+    # customer catch-all; ADMIN_IDS is checked by care.outreach.admin on every action.
     console = Router(name="admin-console")
     console.message.filter(InPrivateChat())
     console.callback_query.filter(InPrivateChat())

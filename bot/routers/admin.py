@@ -1,6 +1,6 @@
 """Managers' campaign console: `/campaigns` and its inline buttons (``adm:...``).
 
-Thin on purpose: `care.admin.CampaignAdmin` checks ADMIN_IDS, does the work and returns the
+Thin on purpose: `care.outreach.admin.CampaignAdmin` checks ADMIN_IDS, does the work and returns the
 screen; these handlers only parse the update and show the `Reply` (navigation edits the
 console message in place, so one chat message is the console and later the progress card).
 """
@@ -16,8 +16,8 @@ from aiogram.types import CallbackQuery, Message
 
 from bot.filters import Awaited
 from bot.keyboards import keyboard_for
-from care.admin import CALLBACK_PREFIX, CampaignAdmin
-from care.services import Services
+from care.outreach.admin import CALLBACK_PREFIX, CampaignAdmin
+from care.runtime.services import Services
 
 __all__ = ["create_router"]
 

@@ -12,9 +12,9 @@ from aiogram.types import CallbackQuery, Message
 
 from bot.filters import Awaited
 from bot.keyboards import keyboard_for
-from bot.staff_gateway import StaffGateway
-from care.services import Services
-from care.staff import CsatOutcome
+from bot.staff.gateway import StaffGateway
+from care.desk.staff import CsatOutcome
+from care.runtime.services import Services
 from care.uow import Repos
 
 __all__ = ["CsatStates", "create_router"]

@@ -12,8 +12,8 @@ from aiogram.types import CallbackQuery, Message
 from bot.delivery import deliver
 from bot.filters import Awaited
 from bot.inbound import inbound_from_callback, inbound_from_message
-from bot.staff_gateway import StaffGateway
-from care.services import Services
+from bot.staff.gateway import StaffGateway
+from care.runtime.services import Services
 from care.uow import Repos
 
 __all__ = ["create_router"]

@@ -7,8 +7,8 @@ from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message
 
 from bot.filters import Awaited
-from care.optout import opt_out
-from care.services import Services
+from care.outreach.optout import opt_out
+from care.runtime.services import Services
 from care.uow import Repos
 
 __all__ = ["create_router"]

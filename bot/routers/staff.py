@@ -14,10 +14,10 @@ from aiogram.types import CallbackQuery, Message, User
 
 from bot.filters import Awaited
 from bot.inbound import content_type_of
-from bot.staff_auth import IsStaff
-from bot.staff_gateway import StaffGateway
-from care.services import Services
-from care.staff import STAFF_ACTIONS, StaffActor, StaffOutcome
+from bot.staff.auth import IsStaff
+from bot.staff.gateway import StaffGateway
+from care.desk.staff import STAFF_ACTIONS, StaffActor, StaffOutcome
+from care.runtime.services import Services
 from care.uow import Repos
 from storage import Ticket
 

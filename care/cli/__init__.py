@@ -12,8 +12,8 @@ import typer
 
 from care.cli import (
     bench,
+    calendar,
     campaign,
-    care_calendar,
     customers,
     db,
     guard,
@@ -40,7 +40,7 @@ app.add_typer(bench.app, name="bench", help="Benchmarks: print a table and write
 app.add_typer(customers.app, name="customers")
 app.add_typer(campaign.app, name="campaign")
 app.add_typer(tickets.app, name="tickets")
-app.command("calendar")(care_calendar.calendar)
+app.command("calendar")(calendar.calendar)
 
 
 @app.callback()

@@ -1,6 +1,6 @@
 """`carebot campaign create | list | preview | schedule | pause | resume | cancel | report`.
 
-`campaign send` needs Telegram, so `bot.campaign_cli` adds it to this app (care never
+`campaign send` needs Telegram, so `bot.cli.campaign` adds it to this app (care never
 imports the framework).
 """
 
@@ -16,10 +16,10 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from care.campaigns import Audience, CampaignDesk, CampaignError, Preview
-from care.care_services import campaign_desk
 from care.cli.common import fail, settings_or_exit
-from care.services import build_services
+from care.outreach.campaigns import Audience, CampaignDesk, CampaignError, Preview
+from care.outreach.wiring import campaign_desk
+from care.runtime.services import build_services
 from storage import CampaignStatus, DeliveryStatus, Tier
 
 __all__ = ["app", "counts_table", "with_desk"]
@@ -125,7 +125,7 @@ def create(
     async def _work(desk: CampaignDesk) -> None:
         window = None
         if start or end:
-            from care.campaigns import default_window
+            from care.outreach.campaigns import default_window
 
             d_start, d_end = default_window(day or (start or end or desk.clock()).date(), settings)
             window = (start or d_start, end or d_end)

@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from care.settings import Settings, SettingsError, load_settings
+from care.runtime.settings import Settings, SettingsError, load_settings
 
 __all__ = ["fail", "progress_bar", "settings_or_exit"]
 

@@ -12,8 +12,8 @@ from rich.console import Console
 from rich.table import Table
 
 from care.cli.common import fail, progress_bar, settings_or_exit
-from care.customers import CsvEncodingError, export_customers, import_customers
-from care.tiers import retier as compute_retier
+from care.outreach.customers import CsvEncodingError, export_customers, import_customers
+from care.outreach.tiers import retier as compute_retier
 from storage import Database, ProfileRepo, Tier
 
 __all__ = ["app"]

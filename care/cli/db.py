@@ -8,7 +8,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from care.cli.common import fail, settings_or_exit
-from care.settings import async_database_url
+from care.runtime.settings import async_database_url
 from storage import CopyError, Database, copy_database
 
 __all__ = ["app"]

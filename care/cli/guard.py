@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from care.settings import SettingsError, load_settings
+from care.runtime.settings import SettingsError, load_settings
 from intents import normalize
 from scripts import Guard, LibraryError
 

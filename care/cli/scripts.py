@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from care.settings import Settings, SettingsError, load_settings
+from care.runtime.settings import Settings, SettingsError, load_settings
 from intents import normalize
 from scripts import (
     DEFAULT_OPENERS,

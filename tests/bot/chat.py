@@ -11,7 +11,7 @@ from aiogram.methods import SendMessage
 from aiogram.types import Update
 
 from bot import LocalSession, build_dispatcher
-from care.services import Services
+from care.runtime.services import Services
 from tests.fakes.updates import callback_update, text_update
 
 _TAG = re.compile(r"<[^>]+>")

@@ -9,10 +9,10 @@ from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 
-from bot.bot_api_transport import BotApiTransport
 from bot.broadcast import telegram_send
-from care.sender import OutgoingMessage
-from care.services import Services
+from bot.transports.bot_api import BotApiTransport
+from care.outreach.sender import OutgoingMessage
+from care.runtime.services import Services
 from tests.bot.chat import Chat
 from tests.fakes.bot_api import FakeBotAPI
 

@@ -11,12 +11,12 @@ from typing import Any
 import pytest
 from aiogram.methods import EditMessageText, SendMessage
 
-from care.admin import CampaignAdmin, ProgressCard, progress_card_factory
-from care.care_services import campaign_desk
+from care.outreach.admin import CampaignAdmin, ProgressCard, progress_card_factory
+from care.outreach.scheduler import CareScheduler
+from care.outreach.sender import RunReport
+from care.outreach.wiring import campaign_desk
 from care.replies import Reply
-from care.scheduler import CareScheduler
-from care.sender import RunReport
-from care.services import Services
+from care.runtime.services import Services
 from storage import CampaignStatus, DeliveryStatus, Tier
 from tests.bot.chat import Chat
 from tests.care.care_helpers import FakeSend, TimeMachine, add_customers, customer

@@ -8,9 +8,8 @@ import sys
 
 import pytest
 
-from bot.bot_api_transport import BotApiTransport, TransportError
-from care.replies import Button
-from care.sender import (
+from bot.transports.bot_api import BotApiTransport, TransportError
+from care.outreach.sender import (
     Blocked,
     ChatNotFound,
     OutgoingMessage,
@@ -19,6 +18,7 @@ from care.sender import (
     SendError,
     Transient,
 )
+from care.replies import Button
 from tests.bot.conftest import TOKEN, Send
 from tests.fakes.bot_api import FakeBotAPI
 
@@ -94,9 +94,9 @@ async def test_wrong_token_stops_instead_of_failing_rows(api: FakeBotAPI) -> Non
 
 
 def test_campaign_send_path_does_not_import_aiogram_or_the_intent_model() -> None:
-    """The broadcast worker's memory budget depends on it (see bot/bot_api_transport.py)."""
+    """The broadcast worker's memory budget depends on it (see bot/transports/bot_api.py)."""
     code = (
-        "import sys, bot.cli, bot.bot_api_transport, care.care_services, care.care_tasks\n"
+        "import sys, bot.cli, bot.transports.bot_api, care.outreach.wiring, care.outreach.tasks\n"
         "heavy = [m for m in ('aiogram', 'sklearn', 'scipy') if m in sys.modules]\n"
         "print(','.join(heavy))\n"
     )

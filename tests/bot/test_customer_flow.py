@@ -7,7 +7,7 @@ import re
 import pytest
 from sqlmodel import select
 
-from care.services import Services
+from care.runtime.services import Services
 from storage import Customer, MessageLog, Ticket
 from tests.bot.chat import Chat, plain
 from tests.fakes.updates import (

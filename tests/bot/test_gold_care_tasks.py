@@ -3,10 +3,10 @@ Bot API, once, when the scheduler runs their campaign (the fake Bot API over loo
 
 from __future__ import annotations
 
-from care.care_services import campaign_desk
-from care.care_tasks import post_care_tasks
-from care.scheduler import CareScheduler
-from care.services import Services
+from care.outreach.scheduler import CareScheduler
+from care.outreach.tasks import post_care_tasks
+from care.outreach.wiring import campaign_desk
+from care.runtime.services import Services
 from storage import CareTaskRepo, DeliveryStatus
 from tests.bot.conftest import Send
 from tests.care.care_helpers import TimeMachine, add_customers, customer

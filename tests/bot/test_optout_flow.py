@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from care.services import Services
+from care.runtime.services import Services
 from storage import CustomerRepo
 from tests.bot.chat import Chat, plain
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
-from bot.staff_outbox import OutboxJob, StaffOutbox, TokenBucket
+from bot.staff.outbox import OutboxJob, StaffOutbox, TokenBucket
 
 
 class _Clock:

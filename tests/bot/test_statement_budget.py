@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from care.services import Services
+from care.runtime.services import Services
 from tests.bot.chat import Chat, plain
 
 

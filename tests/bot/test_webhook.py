@@ -17,8 +17,8 @@ import aiohttp
 import pytest
 from sqlmodel import func, select
 
-from bot.webhook import WebhookWorker
-from care.settings import Settings, load_settings
+from bot.runners.webhook import WebhookWorker
+from care.runtime.settings import Settings, load_settings
 from storage import Database, MessageLog, ProcessedUpdate
 from tests.fakes import FakeBotAPI
 from tests.fakes.updates import callback_update, text_update

@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from care.sender import OutgoingMessage, SendError
+from care.outreach.sender import OutgoingMessage, SendError
 from storage import Database, ProfileRepo
 
 

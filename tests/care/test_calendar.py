@@ -6,8 +6,8 @@ from datetime import date
 
 import pytest
 
-from care.calendar import birthday_in, occasion_date, occasions, upcoming
-from care.care_config import CustomOccasion
+from care.outreach.calendar import birthday_in, occasion_date, occasions, upcoming
+from care.outreach.config import CustomOccasion
 
 
 @pytest.mark.parametrize(

@@ -9,9 +9,9 @@ from pathlib import Path
 
 from apscheduler.triggers.date import DateTrigger
 
-from care.care_services import campaign_desk
-from care.leader import FileLeaderLock, LeaderLock
-from care.scheduler import CareScheduler, fire_job, jobstore_url
+from care.outreach.scheduler import CareScheduler, fire_job, jobstore_url
+from care.outreach.wiring import campaign_desk
+from care.runtime.leadership import FileLeaderLock, LeaderLock
 from storage import DeliveryStatus
 from tests.care.care_helpers import FakeSend, TimeMachine, add_customers, customer
 

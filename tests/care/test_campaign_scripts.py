@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from care.campaigns import Audience, CampaignError
-from care.care_services import campaign_desk
-from care.services import build_services
+from care.outreach.campaigns import Audience, CampaignError
+from care.outreach.wiring import campaign_desk
+from care.runtime.services import build_services
 from scripts import approve_script
 from storage import CampaignStatus, CareTaskRepo, Tier
 from tests.care.care_helpers import add_customers, customer

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from care.customers import CsvEncodingError, export_customers, import_customers
+from care.outreach.customers import CsvEncodingError, export_customers, import_customers
 from storage import ProfileRepo
 
 TODAY = date(2026, 11, 23)

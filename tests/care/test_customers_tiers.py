@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from care.care_config import TierRules
-from care.tiers import compute_tiers, retier
+from care.outreach.config import TierRules
+from care.outreach.tiers import compute_tiers, retier
 from storage import Customer, Tier, TierInput
 from tests.care.care_helpers import add_customers, customer
 

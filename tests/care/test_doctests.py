@@ -10,7 +10,13 @@ import pytest
 
 @pytest.mark.parametrize(
     "name",
-    ["care.salutation", "care.timefmt", "intents.normalize", "intents.tokens", "care.settings"],
+    [
+        "care.salutation",
+        "care.timefmt",
+        "intents.normalize",
+        "intents.tokens",
+        "care.runtime.settings",
+    ],
 )
 def test_docstring_examples(name: str) -> None:
     result = doctest.testmod(importlib.import_module(name), verbose=False)

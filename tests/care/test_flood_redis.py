@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from redis.asyncio import Redis
 
-from care.flood import FloodGate, RedisFloodGate
-from care.services import build_services
-from care.settings import load_settings
+from care.runtime.flood import FloodGate, RedisFloodGate
+from care.runtime.services import build_services
+from care.runtime.settings import load_settings
 
 pytestmark = pytest.mark.redis
 

@@ -11,11 +11,15 @@ import pytest
 from redis.asyncio import Redis
 from sqlalchemy import text
 
-from care.leader import FileLeaderLock
-from care.leadership import RedisLeaderLock, build_leader_lock, run_as_leader
-from care.logs import ContextFilter, JsonFormatter, log_context, set_ticket
-from care.metrics import Metrics
-from care.settings import load_settings
+from care.runtime.leadership import (
+    FileLeaderLock,
+    RedisLeaderLock,
+    build_leader_lock,
+    run_as_leader,
+)
+from care.runtime.logs import ContextFilter, JsonFormatter, log_context, set_ticket
+from care.runtime.metrics import Metrics
+from care.runtime.settings import load_settings
 from storage import Database, PostgresLeaderLock
 
 

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from care.care_services import campaign_desk
-from care.scheduler import BIRTHDAY_CATCHUP_JOB, BIRTHDAY_JOB, CareScheduler
-from care.sender import RunReport
-from care.services import Services
+from care.outreach.scheduler import BIRTHDAY_CATCHUP_JOB, BIRTHDAY_JOB, CareScheduler
+from care.outreach.sender import RunReport
+from care.outreach.wiring import campaign_desk
+from care.runtime.services import Services
 from storage import CampaignStatus, DeliveryStatus
 from tests.care.care_helpers import FakeSend, TimeMachine, add_customers, customer
 

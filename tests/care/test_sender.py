@@ -8,16 +8,16 @@ from datetime import UTC, datetime
 
 import pytest
 
-from care.campaigns import CampaignDesk
-from care.care_services import campaign_desk, campaign_sender
-from care.sender import (
+from care.outreach.campaigns import CampaignDesk
+from care.outreach.sender import (
     SENDING_LOST,
     Blocked,
     ChatNotFound,
     RetryAfter,
     Transient,
 )
-from care.services import Services
+from care.outreach.wiring import campaign_desk, campaign_sender
+from care.runtime.services import Services
 from storage import CampaignStatus, Customer, DeliveryRepo, DeliveryStatus, Tier
 from tests.care.care_helpers import FakeSend, TimeMachine, add_customers, customer
 

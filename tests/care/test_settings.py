@@ -10,9 +10,9 @@ from typing import get_args
 
 import pytest
 
-from care.care_services import build_campaign_services
-from care.services import build_services
-from care.settings import Settings, SettingsError, load_settings
+from care.outreach.wiring import build_campaign_services
+from care.runtime.services import build_services
+from care.runtime.settings import Settings, SettingsError, load_settings
 from scripts import TRADITIONAL_VARIANTS
 
 

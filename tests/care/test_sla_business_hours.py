@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from care.business_hours import BusinessCalendar, format_back_at
-from care.settings import BusinessHours
+from care.desk.business_hours import BusinessCalendar, format_back_at
+from care.runtime.settings import BusinessHours
 
 ZONE = ZoneInfo("Asia/Shanghai")
 

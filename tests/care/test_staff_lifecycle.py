@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from care.flood import FloodGate
-from care.ticket_lifecycle import TransitionError, escalated_priority, is_held, move
+from care.desk.lifecycle import TransitionError, escalated_priority, is_held, move
+from care.runtime.flood import FloodGate
 from storage import Priority, Ticket, TicketStatus
 
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from care.services import Services
-from care.ticket_closer import close_resolved
-from care.ticket_lifecycle import move
+from care.desk.closer import close_resolved
+from care.desk.lifecycle import move
+from care.runtime.services import Services
 from storage import Ticket, TicketEventKind, TicketStatus
 from tests.conftest import FakeClock
 

@@ -44,7 +44,7 @@ CONTEXT: dict[str, dict[str, object]] = {
     },
 }
 
-# Staff-takeover variables (care/staff.py: cards, events, CSAT): the lint's sample values.
+# Staff-takeover variables (care/desk/staff.py: cards, events, CSAT): the lint's sample values.
 for _language, _values in CONTEXT.items():
     for _name, _value in SAMPLE_VALUES[_language].items():
         _values.setdefault(_name, _value)

@@ -1,0 +1,102 @@
+"""The `carebot` console script: the care CLI plus the commands that run the bot.
+
+Imports of aiogram-based modules are lazy (inside the commands, and the `webhook` group is
+loaded on first use): aiogram alone costs ~165 MB RSS, and `carebot campaign send` is a
+broadcast worker that must stay under 200 MB without it (see `bot.transports.bot_api`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import sys
+from typing import Any
+
+import typer
+from typer.core import TyperGroup
+
+from bot.cli import campaign  # noqa: F401  (adds `campaign send`; aiogram-free)
+from care.cli import app
+from care.cli.common import fail, settings_or_exit
+from care.runtime.services import build_services
+from care.runtime.settings import SettingsError
+from intents import CatalogError
+from scripts import LibraryError
+
+__all__ = ["app", "main"]
+
+
+class _LazyWebhookGroup(TyperGroup):
+    """`carebot webhook ...`: the real commands (aiogram-based) are imported on first use;
+    the top-level help lists the group from its help text alone."""
+
+    def _load(self) -> None:
+        if not self.commands:
+            real = typer.main.get_group(importlib.import_module("bot.cli.webhook").app)
+            self.commands.update(real.commands)
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        self._load()
+        return super().list_commands(ctx)
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        self._load()
+        return super().get_command(ctx, cmd_name)
+
+
+app.add_typer(
+    typer.Typer(no_args_is_help=True),
+    name="webhook",
+    cls=_LazyWebhookGroup,
+    help="Webhook mode: serve workers, register the URL with Telegram.",
+)
+
+
+@app.command()
+def run() -> None:
+    """Run the bot against real Telegram with long polling (needs BOT_TOKEN)."""
+    settings = settings_or_exit()
+    try:
+        settings.require_token()
+        from bot.runners.polling import run_polling
+
+        asyncio.run(run_polling(settings))
+    except SettingsError as exc:
+        fail(f"configuration error: {exc}")
+    except (CatalogError, LibraryError) as exc:
+        fail(f"content error: {exc}")
+    except KeyboardInterrupt:
+        pass
+
+
+@app.command()
+def demo() -> None:
+    """Chat with the bot in this terminal as a customer (no token needed).
+
+    Same database, catalog and scripts as the real bot.  Type a button's number to
+    press it.  Piped input: one message per line, exits at end of input.
+    """
+    settings = settings_or_exit()
+
+    from bot.transports.console import ConsoleChat
+
+    async def _chat() -> None:
+        services = build_services(settings)
+        try:
+            await services.database.upgrade()
+            interactive = sys.stdin.isatty()
+            lines = iter(sys.stdin.readline, "")
+            await ConsoleChat(services, sys.stdout).run(lines, interactive=interactive)
+        finally:
+            await services.aclose()
+
+    try:
+        asyncio.run(_chat())
+    except (CatalogError, LibraryError) as exc:
+        fail(f"content error: {exc}")
+    except KeyboardInterrupt:
+        typer.echo("")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,245 @@
+"""The one settings object: environment, optional `.env`, optional `carebot.toml`.
+
+Priority, highest first: process environment, `.env`, `carebot.toml`, defaults.
+Secrets are `SecretStr` and never appear in reprs or logs.  `load_settings`
+turns any validation failure into a `SettingsError` whose message names the
+setting in one line, so the CLI can print it and exit 2 without a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import date, time, timedelta
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from care.desk.config import StaffSettings, split_ids
+from care.outreach.config import CareSettings
+
+__all__ = [
+    "BUNDLED_INTENTS_DIR",
+    "BUNDLED_SCRIPTS_DIR",
+    "BusinessHours",
+    "Language",
+    "SLAPolicy",
+    "Settings",
+    "SettingsError",
+    "async_database_url",
+    "load_settings",
+]
+
+Language = Literal["zh-Hans", "zh-Hant", "en"]
+
+_ROOT = Path(__file__).resolve().parents[2]
+BUNDLED_INTENTS_DIR = _ROOT / "intents" / "catalog"
+BUNDLED_SCRIPTS_DIR = _ROOT / "scripts" / "library"
+BUNDLED_FORBIDDEN_FILE = _ROOT / "scripts" / "forbidden.tsv"
+
+
+def async_database_url(value: str) -> str:
+    """The async-driver form of a database URL (plain postgresql:// and sqlite:/// accepted).
+
+    >>> async_database_url("postgresql://carebot@db/carebot")
+    'postgresql+asyncpg://carebot@db/carebot'
+    """
+    if value.startswith(("postgresql://", "postgres://")):
+        return "postgresql+asyncpg://" + value.split("://", 1)[1]
+    if value.startswith("sqlite:///"):
+        return "sqlite+aiosqlite:///" + value.split(":///", 1)[1]
+    if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+        raise ValueError("must be a sqlite+aiosqlite:// or postgresql+asyncpg:// URL")
+    return value
+
+
+class SettingsError(Exception):
+    """A setting is missing or malformed; the message is one line naming it."""
+
+
+class SLAPolicy(BaseModel):
+    """Deadlines for one ticket kind; gold customers get `gold_factor` of each."""
+
+    first_response_minutes: int = Field(gt=0)
+    resolution_hours: float = Field(gt=0)
+    gold_factor: float = Field(default=0.5, gt=0, le=1)
+
+    def first_response(self, tier: str) -> timedelta:
+        factor = self.gold_factor if tier == "gold" else 1.0
+        return timedelta(minutes=self.first_response_minutes * factor)
+
+    def resolution(self, tier: str) -> timedelta:
+        factor = self.gold_factor if tier == "gold" else 1.0
+        return timedelta(hours=self.resolution_hours * factor)
+
+
+def _default_sla() -> dict[str, SLAPolicy]:
+    return {
+        "complaint": SLAPolicy(first_response_minutes=30, resolution_hours=24),
+        "inquiry": SLAPolicy(first_response_minutes=120, resolution_hours=48),
+        "feedback": SLAPolicy(first_response_minutes=24 * 60, resolution_hours=72),
+    }
+
+
+def _default_languages() -> list[Language]:
+    return ["zh-Hans", "en"]
+
+
+class BusinessHours(BaseModel):
+    """When staff are at work (local time, `Settings.timezone`); weekdays 0=Monday."""
+
+    open: time = time(9, 0)
+    close: time = time(21, 0)
+    weekdays: list[int] = Field(default_factory=lambda: [0, 1, 2, 3, 4, 5, 6])
+    #: Whole days off (public holidays): SLA clocks pause and the bot says when staff are back.
+    holidays: list[date] = Field(default_factory=list)
+
+
+class Settings(BaseSettings):
+    """Everything carebot needs to start; see README 'Configuration'."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        toml_file="carebot.toml",
+        env_nested_delimiter="__",
+    )
+
+    bot_token: SecretStr | None = None
+    telegram_api_url: str | None = None
+    database_url: str = "sqlite+aiosqlite:///data/carebot.db"
+    redis_url: str | None = None
+    staff_chat_id: int | None = None
+    admin_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    timezone: str = "Asia/Shanghai"
+    default_language: Language = "zh-Hans"
+    languages: Annotated[list[Language], NoDecode] = Field(default_factory=_default_languages)
+    #: Traditional Chinese replies derived from Simplified scripts: Taiwan (tw), Hong Kong
+    #: (hk) or OpenCC's standard forms (standard); a script's own zh-Hant text is kept as is.
+    traditional_variant: Literal["tw", "hk", "standard"] = "tw"
+    business_name: str = "carebot"
+    intents_dir: Path | None = None
+    scripts_dir: Path | None = None
+    forbidden_file: Path | None = None
+    max_message_chars: int = Field(default=4096, gt=0)
+    sla: dict[str, SLAPolicy] = Field(default_factory=_default_sla)
+    business_hours: BusinessHours = Field(default_factory=BusinessHours)
+    care: CareSettings = Field(default_factory=CareSettings)
+    # Production deployment (docs/deploy.md): webhook workers, Redis, leader lock, logs.
+    webhook_secret: SecretStr | None = None
+    webhook_host: str = "127.0.0.1"
+    webhook_port: int = Field(default=8080, ge=0, le=65535)
+    webhook_path: str = "/telegram"
+    # Telegram's updates are at most a few KB; anything near this is forged or broken.
+    webhook_max_body_bytes: int = Field(default=1_048_576, gt=0)
+    # Per-chat isolation lock and update-claim lease: how long a dead worker blocks a chat.
+    chat_lock_seconds: float = Field(default=60.0, gt=0)
+    leader_ttl_seconds: float = Field(default=15.0, gt=0, le=25)
+    leader_poll_seconds: float = Field(default=5.0, gt=0, le=10)
+    log_format: Literal["text", "json"] = "text"
+    # Every Redis key starts with this (several bots or test runs can share one server).
+    redis_prefix: str = Field(default="carebot", min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
+    staff: StaffSettings = Field(default_factory=StaffSettings)
+
+    @field_validator("admin_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: Any) -> Any:
+        return split_ids(value)
+
+    @field_validator("languages", mode="before")
+    @classmethod
+    def _split_languages(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(
+                f"unknown time zone {value!r} (use an IANA name such as Asia/Shanghai)"
+            ) from exc
+        return value
+
+    @field_validator("telegram_api_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, value: str) -> str:
+        return async_database_url(value)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_path = Path(os.environ.get("CAREBOT_CONFIG", "carebot.toml"))
+        return (
+            init_settings,
+            env_settings,
+            dotenv_settings,
+            TomlConfigSettingsSource(settings_cls, toml_file=toml_path),
+        )
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def intents_dirs(self) -> list[Path]:
+        """Bundled catalog first, then the operator's folder (its ids override)."""
+        return [BUNDLED_INTENTS_DIR, *([self.intents_dir] if self.intents_dir else [])]
+
+    @property
+    def scripts_dirs(self) -> list[Path]:
+        """Bundled library first, then the operator's folder (its ids override)."""
+        return [BUNDLED_SCRIPTS_DIR, *([self.scripts_dir] if self.scripts_dir else [])]
+
+    @property
+    def forbidden_path(self) -> Path:
+        return self.forbidden_file or BUNDLED_FORBIDDEN_FILE
+
+    def require_token(self) -> SecretStr:
+        """The bot token, or a SettingsError naming BOT_TOKEN."""
+        if self.bot_token is None or not self.bot_token.get_secret_value().strip():
+            raise SettingsError(
+                "BOT_TOKEN is not set: get one from @BotFather and run `BOT_TOKEN=... make run`"
+            )
+        return self.bot_token
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build the settings once; malformed input becomes a one-line `SettingsError`."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        # Env-style name (nested parts joined by "__", list indexes dropped): what the user typed.
+        parts = [str(part) for part in error["loc"] if isinstance(part, str)]
+        name = "__".join(parts).upper() or "settings"
+        raise SettingsError(f"{name}: {error['msg']}") from None
+    except (OSError, ValueError) as exc:  # unreadable or malformed carebot.toml / .env
+        raise SettingsError(f"configuration file: {exc}") from None
