@@ -116,3 +116,10 @@ async def test_only_one_leader(tmp_path: Path) -> None:
     assert second.fencing_token is not None and token is not None
     assert second.fencing_token > token  # fencing: a later tenure has a larger token
     await second.release()
+
+
+def test_jobs_persisted_before_the_move_still_load() -> None:
+    """Job stores of earlier versions name `care.scheduler:fire_job`; that reference resolves."""
+    from apscheduler.util import ref_to_obj
+
+    assert ref_to_obj("care.scheduler:fire_job") is fire_job
