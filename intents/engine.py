@@ -1,13 +1,9 @@
-"""`IntentEngine`: the catalog folders, the live matcher, reload and the file watch.
+"""`IntentEngine`: the catalog folders, the live matcher and reload.
 
 Operators change intents by editing YAML in their folder; the engine picks the
-change up without a restart in two ways:
-
-* `reload()` re-reads every folder now (what `carebot intents reload`-style
-  tooling or an admin command calls);
-* `maybe_reload()` is the *file watch by polling*: it is cheap enough to call on
-  every message - at most once per `watch_interval` seconds (2 s) it stats the
-  `*.yaml` files and reloads only when the set of files or any mtime/size changed.
+change up without a restart: `reload()` re-reads every folder now. The engine does
+not poll: it says which files it reads (`source_files()`), and the runtime's one
+file watch (`care.runtime.watch`) calls `reload()` when one of them changed.
 
 A reload that finds problems keeps the previous catalog in service and returns
 the problems (`file:line: message`); only the very first load raises.
@@ -16,7 +12,6 @@ the problems (`file:line: message`); only the very first load raises.
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,8 +20,6 @@ from intents.loader import CatalogError, CatalogProblem, IntentSpec, load_catalo
 from intents.matcher import Matcher, MatcherConfig
 
 __all__ = ["IntentEngine", "Match"]
-
-_Signature = tuple[tuple[str, int, int], ...]
 
 
 @dataclass(frozen=True)
@@ -54,29 +47,24 @@ class IntentEngine:
         dirs: Sequence[Path],
         *,
         config: MatcherConfig | None = None,
-        watch_interval: float = 2.0,
     ) -> None:
         self.dirs = [Path(d) for d in dirs]
         # Production default: big operator catalogs go into service at once and gain the
         # linear model when its background training finishes (bundled catalog: synchronous).
         self.config = config or MatcherConfig(background_training_above=BACKGROUND_TRAINING_ABOVE)
-        self.watch_interval = watch_interval
         self._lock = threading.Lock()
-        self._last_check = time.monotonic()
-        signature = self._signature()
         specs, problems = load_catalog(self.dirs)
         if problems:
             raise CatalogError(problems)
-        self._install(specs, signature)
+        self._install(specs)
 
     # -- catalog ---------------------------------------------------------------------------
 
-    def _install(self, specs: list[IntentSpec], signature: _Signature) -> None:
+    def _install(self, specs: list[IntentSpec]) -> None:
         matcher = Matcher(specs, self.config)
         by_id = {spec.id: spec for spec in specs}
         # One tuple assignment: a concurrent `match` sees the old or the new catalog, never a mix.
         self._state = (matcher, by_id)
-        self._signature_seen = signature
 
     def wait_until_trained(self, timeout: float | None = None) -> bool:
         """Block until the current catalog's linear model is in use; False on timeout."""
@@ -86,42 +74,24 @@ class IntentEngine:
     def specs(self) -> list[IntentSpec]:
         return list(self._state[1].values())
 
-    def _signature(self) -> _Signature:
-        entries: list[tuple[str, int, int]] = []
+    def source_files(self) -> list[Path]:
+        """The catalog files the engine reads (what a file watch should watch)."""
+        files: list[Path] = []
         for folder in self.dirs:
             try:
-                paths = sorted(folder.glob("*.yaml"))
+                files.extend(sorted(folder.glob("*.yaml")))
             except OSError:
                 continue
-            for path in paths:
-                try:
-                    stat = path.stat()
-                except OSError:
-                    continue
-                entries.append((str(path), stat.st_mtime_ns, stat.st_size))
-        return tuple(entries)
+        return files
 
     def reload(self) -> list[CatalogProblem]:
         """Re-read all folders; on problems keep the current catalog and return them."""
         with self._lock:
-            signature = self._signature()
             specs, problems = load_catalog(self.dirs)
             if problems:
-                # Remember the broken state so the watch does not re-report it every 2 s.
-                self._signature_seen = signature
                 return problems
-            self._install(specs, signature)
+            self._install(specs)
             return []
-
-    def maybe_reload(self) -> list[CatalogProblem]:
-        """File watch by polling: stat at most every `watch_interval` s, reload on change."""
-        now = time.monotonic()
-        if now - self._last_check < self.watch_interval:
-            return []
-        self._last_check = now
-        if self._signature() == self._signature_seen:
-            return []
-        return self.reload()
 
     # -- matching --------------------------------------------------------------------------
 

@@ -16,7 +16,6 @@ spaces/punctuation, full-width forms and Traditional characters are already gone
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,8 +23,6 @@ from pathlib import Path
 from rapidfuzz import fuzz
 
 from scripts._model import LibraryError, LibraryProblem
-
-RELOAD_INTERVAL_SECONDS = 2.0
 
 _CJK_NEGATIONS = "不没无别非未莫勿"
 _CJK_PERSONS: tuple[frozenset[str], ...] = (frozenset("你您"), frozenset("我"))
@@ -238,17 +235,13 @@ class Guard:
     def __init__(self, phrases: Sequence[ForbiddenPhrase], normalize: Callable[[str], str]) -> None:
         self._normalize = normalize
         self._path: Path | None = None
-        self._signature: tuple[int, int] | None = None
-        self._checked_at = 0.0
         self._set(phrases)
 
     @classmethod
     def from_file(cls, path: Path, normalize: Callable[[str], str]) -> Guard:
-        """A guard that can `maybe_reload` its file; raises `LibraryError` if it is broken."""
+        """A guard that can `reload` its file; raises `LibraryError` if it is broken."""
         guard = cls(load_forbidden(path), normalize)
         guard._path = Path(path)
-        guard._signature = guard._stat()
-        guard._checked_at = time.monotonic()
         return guard
 
     @property
@@ -259,36 +252,20 @@ class Guard:
         compiled = (_compile(phrase, self._normalize) for phrase in phrases)
         self._compiled = tuple(c for c in compiled if c is not None)
 
-    def _stat(self) -> tuple[int, int] | None:
-        if self._path is None:
-            return None
-        try:
-            stat = self._path.stat()
-        except OSError:
-            return None
-        return (stat.st_mtime_ns, stat.st_size)
+    def source_files(self) -> list[Path]:
+        """The forbidden-list file, if the guard was loaded from one (what a watch watches)."""
+        return [] if self._path is None else [self._path]
 
     def reload(self) -> list[LibraryProblem]:
         """Re-read the file; on problems keep the current list and return them."""
         if self._path is None:
             return []
-        self._signature = self._stat()
         try:
             phrases = load_forbidden(self._path)
         except LibraryError as exc:
             return exc.problems
         self._set(phrases)
         return []
-
-    def maybe_reload(self) -> list[LibraryProblem]:
-        """Cheap poll (at most every 2 s) of the list's mtime; reload when it changed."""
-        now = time.monotonic()
-        if self._path is None or now - self._checked_at < RELOAD_INTERVAL_SECONDS:
-            return []
-        self._checked_at = now
-        if self._stat() == self._signature:
-            return []
-        return self.reload()
 
     def check(self, text: str) -> GuardVerdict:
         """Allowed, or the first forbidden phrase found (in list order) with reason and advice."""

@@ -1,4 +1,4 @@
-"""The script library: YAML files in folders, parsed with line numbers, hot-reloaded by polling.
+"""The script library: YAML files in folders, parsed with line numbers, reloaded on request.
 
 Reload rules (the bot must keep talking while an operator edits files):
 
@@ -10,7 +10,6 @@ Reload rules (the bot must keep talking while an operator edits files):
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -30,8 +29,6 @@ from scripts._model import (
     ScriptNotServable,
 )
 from scripts._templates import parse_template
-
-RELOAD_INTERVAL_SECONDS = 2.0
 
 _REQUIRED_KEYS = ("id", "purpose", "channel", "text")
 _OPTIONAL_KEYS = (
@@ -217,8 +214,6 @@ class ScriptLibrary:
         self.default_language = default_language
         self._by_file: dict[Path, list[Script]] = {}
         self._scripts: dict[str, Script] = {}
-        self._signature: tuple[tuple[str, int, int], ...] = ()
-        self._checked_at = 0.0
         self.problems: list[LibraryProblem] = []
         self._broken: list[LibraryProblem] = []  # unreadable/invalid files of the last load
 
@@ -274,29 +269,11 @@ class ScriptLibrary:
         """Re-read every file; keep last good versions where something broke; return problems."""
         return self._load(first=False)
 
-    def maybe_reload(self) -> list[LibraryProblem]:
-        """Cheap poll (at most every 2 s): reload only when a file was added, removed or touched."""
-        now = time.monotonic()
-        if now - self._checked_at < RELOAD_INTERVAL_SECONDS:
-            return []
-        self._checked_at = now
-        if self._current_signature() == self._signature:
-            return []
-        return self.reload()
-
-    def _current_signature(self) -> tuple[tuple[str, int, int], ...]:
-        entries: list[tuple[str, int, int]] = []
-        for path in _script_files(self.dirs):
-            try:
-                stat = path.stat()
-            except OSError:
-                continue
-            entries.append((str(path), stat.st_mtime_ns, stat.st_size))
-        return tuple(entries)
+    def source_files(self) -> list[Path]:
+        """The script files of every folder (what a file watch should watch)."""
+        return _script_files(self.dirs)
 
     def _load(self, *, first: bool) -> list[LibraryProblem]:
-        self._signature = self._current_signature()
-        self._checked_at = time.monotonic()
         problems: list[LibraryProblem] = []
         broken: list[LibraryProblem] = []
         by_file: dict[Path, list[Script]] = {}

@@ -19,9 +19,9 @@ import pytest
 from bot import build_bot
 from bot.runners.runtime import BotRuntime
 from bot.runners.webhook import WebhookWorker
-from care.runtime.periodic import watch_content
 from care.runtime.services import Services, build_services
 from care.runtime.settings import Settings, load_settings
+from care.runtime.watch import watch_content
 from storage import Ticket
 from tests.conftest import FakeClock
 from tests.fakes import FakeBotAPI
@@ -179,7 +179,6 @@ async def test_content_watch_picks_up_an_edited_catalog(tmp_path: Path) -> None:
         database_url=f"sqlite+aiosqlite:///{tmp_path / 'c.db'}", intents_dir=ops
     )
     services = build_services(settings)
-    services.intents.watch_interval = 0.0  # the watch paces itself; no second rate limit here
     stop = watch_content(services, every=FAST)
     try:
         assert services.intents.match("wifi密码是多少").intent == "faq.wifi"

@@ -28,8 +28,9 @@ from care.outreach.tasks import post_care_tasks
 from care.runtime.housekeeping import start_housekeeping
 from care.runtime.leadership import LeaderLock, StopFn, build_leader_lock, run_as_leader
 from care.runtime.metrics import counting_send
-from care.runtime.periodic import start_periodic, watch_content
+from care.runtime.periodic import start_periodic
 from care.runtime.services import Services
+from care.runtime.watch import watch_content
 
 __all__ = ["DRAIN_SECONDS", "BotRuntime", "start_leader_duties"]
 

@@ -5,7 +5,7 @@ would send comes back through `LocalSession` and is printed (HTML tags removed,
 entities unescaped, buttons listed as [1] [2] ...).  Typing a button's number
 presses it.  With stdin not a terminal, each line is one customer message and
 the demo exits 0 at end of input, so it can be scripted.  Edited content files are
-picked up by the same background watch as the bot's (`care.runtime.periodic.watch_content`);
+picked up by the same background watch as the bot's (`care.runtime.watch.watch_content`);
 reading a line blocks the loop, so here it looks between lines.
 """
 
@@ -23,8 +23,8 @@ from aiogram.types import InlineKeyboardMarkup, Update
 
 from bot.app import build_dispatcher
 from bot.transports.local_session import LocalSession
-from care.runtime.periodic import watch_content
 from care.runtime.services import Services
+from care.runtime.watch import watch_content
 
 __all__ = ["ConsoleChat"]
 

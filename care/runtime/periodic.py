@@ -14,14 +14,9 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
-from care.runtime.services import Services
-
-__all__ = ["CONTENT_WATCH_SECONDS", "start_periodic", "watch_content"]
+__all__ = ["start_periodic"]
 
 log = logging.getLogger("carebot.periodic")
-
-#: How often each process looks for edited catalog, script and forbidden-list files.
-CONTENT_WATCH_SECONDS = 2.0
 
 
 def start_periodic(
@@ -57,18 +52,3 @@ def start_periodic(
 
     return stop_it
 
-
-def watch_content(
-    services: Services, every: float = CONTENT_WATCH_SECONDS
-) -> Callable[[], Awaitable[None]]:
-    """Hot reload: poll the content files' mtimes and reload what changed, off the event loop.
-
-    A catalog reload re-trains the matcher (0.1-0.5 s of CPU), so it runs in a worker thread;
-    the components swap their state in one assignment, so updates handled meanwhile see the
-    old or the new version, never a mix. Every process watches its own copy (not leader-only).
-    """
-
-    async def reload() -> None:
-        await asyncio.to_thread(services.reload_if_changed)
-
-    return start_periodic("content-watch", every, reload)

@@ -57,12 +57,6 @@ class Services:
         async with self.database.transaction() as session:
             yield Repos.bind(session)
 
-    def reload_if_changed(self) -> None:
-        """Pick up edited catalog, script and forbidden-list files (cheap mtime polling)."""
-        self.intents.maybe_reload()
-        self.library.maybe_reload()
-        self.guard.maybe_reload()
-
     async def aclose(self) -> None:
         await self.database.dispose()
         if self.redis is not None:

@@ -1,4 +1,4 @@
-"""Catalog files: problems as file:line, folder overrides, reload and the polling file watch."""
+"""Catalog files: problems as file:line, folder overrides and reload."""
 
 from __future__ import annotations
 
@@ -143,31 +143,3 @@ def test_reload_keeps_the_last_good_catalog(tmp_path: Path) -> None:
     path.write_text(GOOD.replace("faq.wifi", "faq.internet"), encoding="utf-8")
     assert engine.reload() == []
     assert engine.match("wifi密码是多少").intent == "faq.internet"
-
-
-def test_maybe_reload_picks_up_an_edit(tmp_path: Path) -> None:
-    ops = tmp_path / "ops"
-    write(ops, "empty.yaml", "")
-    engine = IntentEngine([BUNDLED, ops], watch_interval=0.0)
-    assert engine.match("wifi密码是多少").intent != "faq.wifi"
-    assert engine.maybe_reload() == []  # nothing changed
-
-    path = write(ops, "wifi.yaml", GOOD)
-    assert engine.maybe_reload() == []
-    assert engine.match("wifi密码是多少").intent == "faq.wifi"
-
-    path.write_text(GOOD + "  - not a mapping\n", encoding="utf-8")
-    bump(path)
-    problems = engine.maybe_reload()
-    assert problems and problems[0].line == 8
-    assert engine.match("wifi密码是多少").intent == "faq.wifi"
-    assert engine.maybe_reload() == []  # the broken state is reported once, not every poll
-
-
-def test_maybe_reload_is_rate_limited(tmp_path: Path) -> None:
-    ops = tmp_path / "ops"
-    write(ops, "empty.yaml", "")
-    engine = IntentEngine([BUNDLED, ops])  # default 2 s interval
-    write(ops, "wifi.yaml", GOOD)
-    assert engine.maybe_reload() == []
-    assert engine.match("wifi密码是多少").intent != "faq.wifi"  # not polled yet

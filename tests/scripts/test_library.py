@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 
 import pytest
@@ -250,19 +249,3 @@ def test_hot_reload_keeps_last_good_version_on_a_broken_file(
     # Re-approved: the new text is served.
     approve_script(library, "hello", "Wang Fang")
     assert renderer.render("hello", "en", {"salutation": "Ms. Liang"}).plain == "Hey Ms. Liang!"
-
-
-def test_maybe_reload_polls_mtimes_at_most_every_two_seconds(
-    write_scripts: WriteScripts, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    path = _draft_library(write_scripts)
-    library = ScriptLibrary.load([path.parent])
-    now = time.monotonic()
-    monkeypatch.setattr("scripts._library.time.monotonic", lambda: now)
-    path.write_text(path.read_text(encoding="utf-8").replace("Hello", "Hey"), encoding="utf-8")
-    _touch_later(path)
-    assert library.maybe_reload() == []
-    assert library.get("hello").templates["en"] == "Hello {{ salutation }}!"  # not yet
-    monkeypatch.setattr("scripts._library.time.monotonic", lambda: now + 2.5)
-    assert library.maybe_reload() == []
-    assert library.get("hello").templates["en"] == "Hey {{ salutation }}!"
