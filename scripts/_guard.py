@@ -1,187 +1,367 @@
 """The forbidden-phrase guard: every outgoing text (bot, staff, greeting) passes `Guard.check`.
 
-Matching works on the injected normaliser's output with all spaces squashed, so inserted
-spaces/punctuation, full-width forms and Traditional characters are already gone.  Then:
+Two layers, the second optional:
 
-* exact substring of the squashed phrase (Latin phrases must start and end on word
-  boundaries, so "no way" does not fire inside "know a way");
-* fuzzy match (`rapidfuzz.fuzz.partial_ratio_alignment`) tolerating a number of typos that
-  grows with the phrase's length: none for short phrases such as 不可能 / 我不知道 / calm down,
-  whose one-character variants are ordinary polite words;
-* a fuzzy hit must keep the phrase's *anchors* - its negations (不/没/无/别…, not/nothing/
-  don't…) and its person (你/您 vs 我): "这是我们的责任" is one edit away from
-  "这不是我们的责任" but means the opposite, and "我去找别的部门" is the agent taking it on;
-* an `allow` column lists contexts in which a phrase is fine (e.g. 并非不可能).
+* **lexical** - the text goes through the guard's own folding (`scripts._fold`: invisible
+  and decorative code points, look-alike letters, Cantonese function words, filler words,
+  contractions) and then the injected normaliser; each phrase and variant of the list is
+  folded the same way and found
+  - exactly (English phrases start and end on word boundaries: "calm down" does not fire
+    inside "calmed down", "policy" phrases not inside "policy allows");
+  - by sound: a Han character may be replaced by a homophone (我不知到, 规订), and a whole
+    phrase may be typed in pinyin ("wo ye mei banfa"); negations and persons must be exact;
+  - with typos in longer phrases, as long as the phrase's *anchors* survive - its negations
+    (不/没/无…, not/nothing/don't…) and its person (你 vs 我): "这是我们的责任" is one edit
+    from "这不是我们的责任" but means the opposite;
+  and a hit inside one of the entry's `allow` contexts (并非不可能) does not count.
+* **semantic** - with a sentence encoder (`embed`, handed in by care), each clause of the
+  text is compared with the entry's meanings (phrase, variants and paraphrase `examples`)
+  and with the allowed contexts; a clause blocks only when it is clearly closer to a
+  forbidden meaning than to any allowed one.  Without an encoder the guard is lexical only
+  and says so (`Guard.mode`).
 """
 
 from __future__ import annotations
 
+import itertools
+import re
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 from rapidfuzz import fuzz
+from rapidfuzz.distance import OSA
 
+from scripts._fold import Folded, fold, is_cjk, prefold
 from scripts._model import LibraryError, LibraryProblem
 
-_CJK_NEGATIONS = "不没无别非未莫勿"
-_CJK_PERSONS: tuple[frozenset[str], ...] = (frozenset("你您"), frozenset("我"))
-_LATIN_NEGATIONS: dict[str, frozenset[str]] = {
-    "not": frozenset({"not", "nt"}),
-    "no": frozenset({"no"}),
-    "nothing": frozenset({"nothing"}),
-    "never": frozenset({"never"}),
-    "nobody": frozenset({"nobody"}),
-    "dont": frozenset({"dont", "donot"}),
-    "cant": frozenset({"cant", "cannot"}),
-    "cannot": frozenset({"cant", "cannot"}),
-    "wont": frozenset({"wont"}),
-    "isnt": frozenset({"isnt", "isnot"}),
-}
+__all__ = [
+    "Embed",
+    "ForbiddenPhrase",
+    "Guard",
+    "GuardVerdict",
+    "load_forbidden",
+    "split_clauses",
+]
+
+#: The encoder callable: texts -> L2-normalised float32 rows (one per text).
+Embed = Callable[[Sequence[str]], "np.ndarray[Any, np.dtype[np.float32]]"]
+
+COLUMNS = ("phrase", "reason", "suggestion", "allow", "variants", "examples")
+_CJK_NEGATIONS = frozenset("不没无别非未莫勿")
+_CJK_PERSONS = frozenset("你我他")
+_LATIN_PERSONS = ("i", "my", "me", "we", "our", "us", "you", "your")
+_LATIN_NEGATIONS = ("not", "no", "nothing", "never", "nobody")
+_CONTINUED = ("…", "...")
+_CLAUSE = re.compile(r"[^。！？!?；;，,、\n…:：]+[。！？!?；;，,、\n…:：]*")
 
 
 @dataclass(frozen=True)
 class ForbiddenPhrase:
-    """One row of the forbidden list: what not to say, why, and what to say instead."""
+    """One row of the forbidden list: what not to say, why, and what to say instead.
+
+    `allow`: contexts in which the phrase is harmless; `variants`: other wordings matched
+    like the phrase; `examples`: paraphrases that teach the semantic layer the meaning."""
 
     phrase: str
     reason: str
     suggestion: str
     allow: tuple[str, ...] = ()
     line: int = 0
+    variants: tuple[str, ...] = ()
+    examples: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class GuardVerdict:
-    """`allowed` or the phrase that blocked the text with its reason and suggested wording."""
+    """`allowed`, or what blocked the text: the list entry, why, what to say instead.
+
+    `matched` is the wording or meaning that fired (a variant, a paraphrase example, or the
+    phrase itself), `clause` the part of the text it fired on, `layer` "lexical" or
+    "semantic", `score` the semantic similarity (None for lexical hits)."""
 
     allowed: bool
     phrase: str | None = None
     reason: str | None = None
     suggestion: str | None = None
+    matched: str | None = None
+    clause: str | None = None
+    layer: str | None = None
+    score: float | None = None
+
+    def explain(self) -> str:
+        """One line for staff: what fired, where, and (if any) the approved wording."""
+        if self.allowed:
+            return "allowed"
+        what = f"{self.phrase!r}"
+        if self.matched and self.matched != self.phrase:
+            kind = "means the same as" if self.layer == "semantic" else "matches"
+            what = f"{self.matched!r} ({kind} {self.phrase!r})"
+        where = f" in {self.clause!r}" if self.clause else ""
+        return f"forbidden phrase {what}{where}"
 
 
-def _is_cjk(ch: str) -> bool:
-    return "\u3400" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff"
+def split_clauses(text: str) -> list[str]:
+    """The text cut after clause punctuation (。！？，; …), pieces stripped, empties dropped."""
+    return [piece.strip() for piece in _CLAUSE.findall(text) if piece.strip()]
 
 
-def _squash_with_boundaries(normalized: str) -> tuple[str, frozenset[int]]:
-    """Spaces removed, remembering where words started/ended (for Latin exact matches)."""
-    out: list[str] = []
-    bounds = {0}
-    previous: bool | None = None
-    for ch in normalized:
-        if ch == " ":
-            bounds.add(len(out))
-            previous = None
-            continue
-        latin = ch.isascii() and ch.isalnum()
-        if previous is not None and latin != previous:
-            bounds.add(len(out))
-        out.append(ch)
-        previous = latin
-    bounds.add(len(out))
-    return "".join(out), frozenset(bounds)
-
-
-def _allowed_edits(squashed: str, latin: bool) -> int:
+def _budget(squashed: str, latin: bool, words: int) -> int:
     n = len(squashed)
+    if latin and words < 2:
+        return 0  # one word: "impossible" is one letter from "if possible"
     if latin:
-        return 0 if n <= 9 else 1 if n <= 15 else 2 if n <= 24 else 3
+        return 0 if n < 8 else 1 if n <= 15 else 2 if n <= 24 else 3
     return 0 if n <= 5 else 1 if n <= 12 else 2
 
 
+def _words(folded: Folded) -> set[str]:
+    cuts = sorted(folded.bounds)
+    return {folded.squashed[a:b] for a, b in itertools.pairwise(cuts)}
+
+
+def _latin_anchors(folded: Folded) -> tuple[str, ...]:
+    words = _words(folded)
+    return tuple(word for word in (*_LATIN_NEGATIONS, *_LATIN_PERSONS) if word in words)
+
+
 @dataclass(frozen=True)
-class _Compiled:
-    source: ForbiddenPhrase
-    squashed: str
+class _Pattern:
+    """One wording of an entry, folded, with what a fuzzy or homophone hit must keep."""
+
+    entry: int
+    wording: str
+    folded: Folded
     latin: bool
-    edits: int
+    budget: int
     cutoff: float
-    anchors: tuple[frozenset[str], ...]
-    allow: tuple[str, ...]
+    anchors: tuple[str, ...]
+    continued: bool = False  # fine when the clause goes on after it (see `_Entry`)
+    chars: frozenset[str] = frozenset()  # a text lacking more than `budget` of them can't hit
 
 
-def _compile(phrase: ForbiddenPhrase, normalize: Callable[[str], str]) -> _Compiled | None:
-    normalized = normalize(phrase.phrase)
-    squashed = normalized.replace(" ", "")
+@dataclass(frozen=True)
+class _Entry:
+    source: ForbiddenPhrase
+    allow: tuple[Folded, ...]
+    #: wordings (folded) written in `allow` as "wording…": fine when the clause goes on
+    #: after them (我不知道您等了这么久 / I don't know what we'd do without you)
+    continued: frozenset[str]
+
+
+@dataclass(frozen=True)
+class _Hit:
+    entry: int
+    wording: str
+
+
+class _Compiled:
+    """The list in matching form: folded patterns, allow contexts, semantic exemplars."""
+
+    def __init__(self, phrases: Sequence[ForbiddenPhrase], normalize: Callable[[str], str]):
+        self.entries: list[_Entry] = []
+        self.patterns: list[_Pattern] = []
+        for phrase in phrases:
+            index = len(self.entries)
+            contexts = [a for a in phrase.allow if not a.endswith(_CONTINUED)]
+            continued = [a.rstrip("….") for a in phrase.allow if a.endswith(_CONTINUED)]
+            allow = tuple(
+                folded for folded in (fold(a, normalize) for a in contexts) if folded.squashed
+            )
+            self.entries.append(
+                _Entry(phrase, allow, frozenset(fold(a, normalize).squashed for a in continued))
+            )
+            seen: set[str] = set()
+            for wording in (phrase.phrase, *phrase.variants):
+                # as folded (fillers dropped) and as written ("idk", "wo ye mei banfa");
+                # 是 may go too (这真是公司的规定: 真是 is filler, the copula went with it)
+                spare = prefold(wording).replace("是", "")
+                forms = [(wording, True), (wording, False)]
+                if spare != prefold(wording) and len(fold(spare, normalize).squashed) >= 4:
+                    forms.append((spare, True))
+                goes_on = fold(wording, normalize).squashed in self.entries[index].continued
+                for form, defill in forms:
+                    pattern = _compile(index, form, normalize, defill, wording)
+                    if pattern is not None and wording != phrase.phrase:
+                        pattern = replace(pattern, budget=0)  # typos: the phrase itself only
+                    if pattern is not None and pattern.folded.squashed not in seen:
+                        seen.add(pattern.folded.squashed)
+                        self.patterns.append(replace(pattern, continued=goes_on))
+        self.exemplars: list[tuple[int, str]] = [
+            (index, text)
+            for index, entry in enumerate(self.entries)
+            for text in (entry.source.phrase, *entry.source.variants, *entry.source.examples)
+            if not text.isascii() or " " in text.strip()  # one-word variants carry no meaning
+        ]
+        self.allowed_exemplars: list[str] = sorted(
+            {text for entry in self.entries for text in entry.source.allow if len(text) >= 4}
+        )
+        self.vectors: tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]] | None = None
+
+
+def _compile(
+    entry: int, form: str, normalize: Callable[[str], str], defill: bool, wording: str
+) -> _Pattern | None:
+    folded = fold(form, normalize, defill=defill)
+    squashed = folded.squashed
     if not squashed:
         return None
-    latin = not any(_is_cjk(ch) for ch in squashed)
-    anchors: list[frozenset[str]] = []
+    latin = not any(is_cjk(ch) for ch in squashed)
     if latin:
-        for word in normalized.split():
-            if word in _LATIN_NEGATIONS and _LATIN_NEGATIONS[word] not in anchors:
-                anchors.append(_LATIN_NEGATIONS[word])
+        anchors = _latin_anchors(folded)
     else:
-        for ch in squashed:
-            if ch in _CJK_NEGATIONS and frozenset(ch) not in anchors:
-                anchors.append(frozenset(ch))
-        anchors.extend(group for group in _CJK_PERSONS if group & set(squashed))
-    edits = _allowed_edits(squashed, latin)
-    allow = tuple(a for a in (normalize(context).replace(" ", "") for context in phrase.allow) if a)
-    return _Compiled(
-        source=phrase,
-        squashed=squashed,
+        anchors = tuple(ch for ch in squashed if ch in _CJK_NEGATIONS or ch in _CJK_PERSONS)
+    budget = _budget(squashed, latin, len(folded.bounds) - 1)
+    return _Pattern(
+        chars=frozenset(squashed),
+        entry=entry,
+        wording=wording,
+        folded=folded,
         latin=latin,
-        edits=edits,
-        cutoff=100.0 * (len(squashed) - edits) / len(squashed) - 0.01,
-        anchors=tuple(anchors),
-        allow=allow,
+        budget=budget,
+        cutoff=100.0 * (len(squashed) - budget) / len(squashed) - 0.01,
+        anchors=anchors,
     )
 
 
-def _excused(compiled: _Compiled, text: str, start: int, end: int) -> bool:
-    """True if an allow-context covers the span [start, end) of the squashed text."""
-    for context in compiled.allow:
-        at = text.find(context)
+def _excused(entry: _Entry, text: Folded, start: int, end: int) -> bool:
+    """True if an allow context of the entry covers the hit [start, end) of the folded text."""
+    for context in entry.allow:
+        at = text.squashed.find(context.squashed)
         while at != -1:
-            if at <= start and end <= at + len(context):
+            if at <= start and end <= at + len(context.squashed):
                 return True
-            at = text.find(context, at + 1)
+            at = text.squashed.find(context.squashed, at + 1)
     return False
 
 
-def _exact_hit(compiled: _Compiled, text: str, bounds: frozenset[int]) -> bool:
-    width = len(compiled.squashed)
-    at = text.find(compiled.squashed)
+def _exact(pattern: _Pattern, entry: _Entry, text: Folded) -> int:
+    """Where the last exact hit ends in the folded text, -1 for none (so are the others)."""
+    needle = pattern.folded.squashed
+    found = -1
+    at = text.squashed.find(needle)
     while at != -1:
-        on_words = not compiled.latin or (at in bounds and at + width in bounds)
-        if on_words and not _excused(compiled, text, at, at + width):
-            return True
-        at = text.find(compiled.squashed, at + 1)
-    return False
+        end = at + len(needle)
+        on_words = not pattern.latin or (at in text.bounds and end in text.bounds)
+        if on_words and not _excused(entry, text, at, end):
+            found = end
+        at = text.squashed.find(needle, at + 1)
+    return found
 
 
-def _fuzzy_hit(compiled: _Compiled, text: str) -> bool:
-    width = len(compiled.squashed)
-    if compiled.edits == 0 or len(text) < width - compiled.edits:
+def _by_sound(pattern: _Pattern, entry: _Entry, text: Folded) -> int:
+    """Homophones (我不知到) and pinyin typing (wo ye mei banfa) of a Chinese pattern."""
+    found = -1
+    if pattern.latin or len(pattern.folded.squashed) < 3:
+        return found
+    needle = pattern.folded.pinyin
+    starts = text.pinyin_starts
+    at = text.pinyin.find(needle)
+    while at != -1:
+        end = at + len(needle)
+        if at in text.pinyin_bounds and end in text.pinyin_bounds and at in starts:
+            first = starts.index(at)
+            last = first
+            while last < len(starts) and starts[last] < end:
+                last += 1
+            span = text.squashed[first:last]
+            if _sound_alike(pattern, span) and not _excused(entry, text, first, last):
+                found = last
+        at = text.pinyin.find(needle, at + 1)
+    return found
+
+
+def _find(pattern: _Pattern, entry: _Entry, text: Folded) -> int:
+    """Where the pattern's last hit in the folded text ends (-1: none).
+
+    A typo-tolerant alignment may swallow the next character, so it only counts when
+    neither the exact nor the homophone match found the pattern."""
+    end = max(_exact(pattern, entry, text), _by_sound(pattern, entry, text))
+    return end if end >= 0 else _fuzzy(pattern, entry, text)
+
+
+def _sound_alike(pattern: _Pattern, span: str) -> bool:
+    phrase = pattern.folded.squashed
+    if span.isascii():
+        # typed in pinyin: only phrases long enough not to be an English word by chance
+        return len(pattern.folded.pinyin) >= 8
+    if len(span) != len(phrase) or not all(is_cjk(ch) for ch in span):
         return False
+    changed = [(a, b) for a, b in zip(phrase, span, strict=True) if a != b]
+    if len(changed) > (1 if len(phrase) <= 5 else 2):
+        return False
+    return not any(a in _CJK_NEGATIONS or a in _CJK_PERSONS for a, _ in changed)
+
+
+def _fuzzy(pattern: _Pattern, entry: _Entry, text: Folded) -> int:
+    needle = pattern.folded.squashed
+    width = len(needle)
+    haystack = text.squashed
+    found = -1
+    if pattern.budget == 0 or len(haystack) < width - pattern.budget:
+        return found
     spans: list[tuple[int, int]] = []
-    alignment = fuzz.partial_ratio_alignment(compiled.squashed, text, score_cutoff=compiled.cutoff)
+    alignment = fuzz.partial_ratio_alignment(needle, haystack, score_cutoff=pattern.cutoff)
     if alignment is not None:
         spans.append((alignment.dest_start, alignment.dest_end))
-    # A text about as long as the phrase with a letter dropped scores better as a whole.
-    if (
-        len(text) <= width + compiled.edits
-        and fuzz.ratio(compiled.squashed, text) >= compiled.cutoff
-    ):
-        spans.append((0, len(text)))
+    if len(haystack) <= width + pattern.budget and fuzz.ratio(needle, haystack) >= pattern.cutoff:
+        spans.append((0, len(haystack)))
     for start, end in spans:
+        if pattern.latin:
+            snapped = _snap(pattern, haystack, text.bounds, start, end)
+            if snapped is None:
+                continue
+            start, end = snapped
         # partial_ratio may align a window shorter than the phrase, leaving out the very
-        # character that differs (您 for 你); widen it before looking for the anchors.
+        # character that differs; widen it before looking for the anchors.
         missing = max(0, width - (end - start))
-        window = text[max(0, start - missing) : end + missing]
-        if not all(any(token in window for token in group) for group in compiled.anchors):
+        window = haystack[max(0, start - missing) : end + missing]
+        if not pattern.latin and not all(anchor in window for anchor in pattern.anchors):
             continue
-        if not _excused(compiled, text, start, end):
-            return True
-    return False
+        if not _excused(entry, text, start, end):
+            found = max(found, end)
+    return found
+
+
+def _snap(
+    pattern: _Pattern, haystack: str, bounds: frozenset[int], start: int, end: int
+) -> tuple[int, int] | None:
+    """A Latin fuzzy hit moved onto word boundaries, within the typo budget, anchors kept."""
+    needle = pattern.folded.squashed
+    slack = pattern.budget + 2
+    starts = [b for b in bounds if abs(b - start) <= slack]
+    ends = [b for b in bounds if abs(b - end) <= slack]
+    best: tuple[int, int, int] | None = None
+    for s in starts:
+        for e in ends:
+            if e - s < len(needle) - pattern.budget or e - s > len(needle) + pattern.budget:
+                continue
+            distance = OSA.distance(needle, haystack[s:e], score_cutoff=pattern.budget)
+            if distance <= pattern.budget and (best is None or distance < best[0]):
+                best = (distance, s, e)
+    if best is None:
+        return None
+    # negations and persons must survive as whole words ("cant" -> "can", "our" -> "your")
+    cuts = sorted(b for b in bounds if best[1] <= b <= best[2])
+    words = {haystack[a:b] for a, b in itertools.pairwise(cuts)}
+    for anchor in pattern.anchors:
+        if anchor not in words:
+            return None
+    return best[1], best[2]
+
+
+def _parse_list(cell: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in cell.split("|") if item.strip())
 
 
 def load_forbidden(path: Path) -> list[ForbiddenPhrase]:
-    """Read the TSV list (phrase, reason, suggestion[, allow1|allow2]); `#` starts a comment.
+    """Read the TSV list; `#` starts a comment.
 
+    Columns: phrase, reason, suggestion, then optionally allow, variants, examples (each a
+    `|`-separated list).  A header row naming the columns may reorder the optional ones.
     Raises `LibraryError` listing every malformed row with its line.
     """
     try:
@@ -191,6 +371,7 @@ def load_forbidden(path: Path) -> list[ForbiddenPhrase]:
     phrases: list[ForbiddenPhrase] = []
     problems: list[LibraryProblem] = []
     seen: dict[str, int] = {}
+    order = list(COLUMNS)
     first_row = True
     for number, raw in enumerate(source.splitlines(), start=1):
         if not raw.strip() or raw.lstrip().startswith("#"):
@@ -198,18 +379,33 @@ def load_forbidden(path: Path) -> list[ForbiddenPhrase]:
         columns = [column.strip() for column in raw.split("\t")]
         if first_row and columns[0].lower() == "phrase":
             first_row = False
-            continue  # optional header row
+            names = [c.lower() for c in columns]
+            unknown = [n for n in names if n not in COLUMNS]
+            if unknown or names[:3] != list(COLUMNS[:3]) or len(set(names)) != len(names):
+                problems.append(
+                    LibraryProblem(
+                        Path(path),
+                        number,
+                        "header must start with phrase, reason, suggestion and may add "
+                        f"allow, variants, examples (got {', '.join(columns)})",
+                    )
+                )
+            else:
+                order = names
+            continue
         first_row = False
-        if len(columns) < 3 or len(columns) > 4 or not all(columns[:3]):
+        if len(columns) < 3 or len(columns) > len(order) or not all(columns[:3]):
             problems.append(
                 LibraryProblem(
                     Path(path),
                     number,
-                    "expected 3 or 4 tab-separated columns: phrase, reason, suggestion[, allow]",
+                    f"expected 3 to {len(order)} tab-separated columns: "
+                    f"{', '.join(order[:3])}[, {', '.join(order[3:])}]",
                 )
             )
             continue
-        phrase = columns[0]
+        row = dict(zip(order, columns, strict=False))
+        phrase = row["phrase"]
         if phrase in seen:
             problems.append(
                 LibraryProblem(
@@ -218,46 +414,83 @@ def load_forbidden(path: Path) -> list[ForbiddenPhrase]:
             )
             continue
         seen[phrase] = number
-        allow = (
-            tuple(a.strip() for a in columns[3].split("|") if a.strip())
-            if len(columns) == 4
-            else ()
+        phrases.append(
+            ForbiddenPhrase(
+                phrase,
+                row["reason"],
+                row["suggestion"],
+                _parse_list(row.get("allow", "")),
+                number,
+                _parse_list(row.get("variants", "")),
+                _parse_list(row.get("examples", "")),
+            )
         )
-        phrases.append(ForbiddenPhrase(phrase, columns[1], columns[2], allow, number))
     if problems:
         raise LibraryError(problems)
     return phrases
 
 
 class Guard:
-    """Checks text against the forbidden list; `normalize` is injected (care passes intents')."""
+    """Checks text against the forbidden list.
 
-    def __init__(self, phrases: Sequence[ForbiddenPhrase], normalize: Callable[[str], str]) -> None:
+    `normalize` is injected (care passes intents'); `embed`, if given, turns texts into
+    L2-normalised rows and switches the semantic layer on.  `threshold` is the similarity a
+    clause needs to a forbidden meaning, `margin` how much closer it must be to it than to
+    the nearest allowed context."""
+
+    def __init__(
+        self,
+        phrases: Sequence[ForbiddenPhrase],
+        normalize: Callable[[str], str],
+        *,
+        embed: Embed | None = None,
+        threshold: float = 0.8,
+        margin: float = 0.05,
+    ) -> None:
         self._normalize = normalize
+        self._embed = embed
+        self.threshold = threshold
+        self.margin = margin
         self._path: Path | None = None
+        self._clause_cache: OrderedDict[str, np.ndarray[Any, Any]] = OrderedDict()
         self._set(phrases)
 
     @classmethod
-    def from_file(cls, path: Path, normalize: Callable[[str], str]) -> Guard:
+    def from_file(
+        cls,
+        path: Path,
+        normalize: Callable[[str], str],
+        *,
+        embed: Embed | None = None,
+        threshold: float = 0.8,
+        margin: float = 0.05,
+    ) -> Guard:
         """A guard that can `reload` its file; raises `LibraryError` if it is broken."""
-        guard = cls(load_forbidden(path), normalize)
+        guard = cls(
+            load_forbidden(path), normalize, embed=embed, threshold=threshold, margin=margin
+        )
         guard._path = Path(path)
         return guard
 
     @property
     def phrases(self) -> list[ForbiddenPhrase]:
-        return [compiled.source for compiled in self._compiled]
+        return [entry.source for entry in self._compiled.entries]
+
+    @property
+    def mode(self) -> str:
+        """"lexical+semantic" with a sentence encoder, else "lexical"."""
+        return "lexical+semantic" if self._embed is not None else "lexical"
 
     def _set(self, phrases: Sequence[ForbiddenPhrase]) -> None:
-        compiled = (_compile(phrase, self._normalize) for phrase in phrases)
-        self._compiled = tuple(c for c in compiled if c is not None)
+        self._compiled = _Compiled(phrases, self._normalize)
 
     def source_files(self) -> list[Path]:
         """The forbidden-list file, if the guard was loaded from one (what a watch watches)."""
         return [] if self._path is None else [self._path]
 
     def reload(self) -> list[LibraryProblem]:
-        """Re-read the file; on problems keep the current list and return them."""
+        """Re-read the file; on problems keep the current list and return them (the watch
+        in care logs them as file:line: message)."""
         if self._path is None:
             return []
         try:
@@ -267,13 +500,132 @@ class Guard:
         self._set(phrases)
         return []
 
+    # -- checking ----------------------------------------------------------------------
+
     def check(self, text: str) -> GuardVerdict:
-        """Allowed, or the first forbidden phrase found (in list order) with reason and advice."""
-        squashed, bounds = _squash_with_boundaries(self._normalize(text))
-        if not squashed:
-            return GuardVerdict(allowed=True)
-        for compiled in self._compiled:
-            if _exact_hit(compiled, squashed, bounds) or _fuzzy_hit(compiled, squashed):
-                source = compiled.source
-                return GuardVerdict(False, source.phrase, source.reason, source.suggestion)
+        """Allowed, or the first forbidden phrase found (lexical first, in list order)."""
+        compiled = self._compiled
+        hit = self._lexical(compiled, text)
+        if hit is not None:
+            return self._verdict(compiled, hit, self._clause_of(compiled, hit, text), None)
+        if self._embed is not None:
+            return self._semantic(compiled, text)
         return GuardVerdict(allowed=True)
+
+    def _lexical(self, compiled: _Compiled, text: str) -> _Hit | None:
+        folded = fold(text, self._normalize)
+        if not folded.squashed:
+            return None
+        squashed, pinyin, chars = folded.squashed, folded.pinyin, set(folded.squashed)
+        for pattern in compiled.patterns:
+            # cheap C-level tests first: most patterns are nowhere near most texts
+            needle = pattern.folded.squashed
+            entry = compiled.entries[pattern.entry]
+            hit = needle in squashed and _exact(pattern, entry, folded) >= 0
+            if not hit and not pattern.latin and pattern.folded.pinyin in pinyin:
+                hit = _by_sound(pattern, entry, folded) >= 0
+            if not hit and pattern.budget and len(pattern.chars - chars) <= pattern.budget:
+                hit = _fuzzy(pattern, entry, folded) >= 0
+            if hit and not (pattern.continued and self._goes_on(pattern, entry, text)):
+                return _Hit(pattern.entry, pattern.wording)
+        return None
+
+    def _goes_on(self, pattern: _Pattern, entry: _Entry, text: str) -> bool:
+        """True unless some run of the text's clauses ends with the pattern.
+
+        "我不知道。" and "不，可，能！" end a clause with the phrase; "我不知道您等了这么久"
+        goes on after it, so the phrase is part of a longer, different sentence."""
+        clauses = split_clauses(text)
+        for end in range(1, len(clauses) + 1):
+            # the text up to the end of a clause: a hit ending there ends that clause
+            run = fold("".join(clauses[:end]), self._normalize)
+            if run.squashed and _find(pattern, entry, run) == len(run.squashed):
+                return False
+        return True
+
+    def _clause_of(self, compiled: _Compiled, hit: _Hit, text: str) -> str:
+        """The shortest run of the text's clauses on which the same wording still fires."""
+        clauses = split_clauses(text)
+        one = _Compiled([], self._normalize)
+        one.entries = [compiled.entries[hit.entry]]
+        one.patterns = [
+            replace(p, entry=0)
+            for p in compiled.patterns
+            if p.entry == hit.entry and p.wording == hit.wording
+        ]
+        # the first clause where the text so far fires, then the last start that still fires
+        for end in range(1, len(clauses) + 1):
+            if self._lexical(one, "".join(clauses[:end])) is not None:
+                for start in range(end - 1, -1, -1):
+                    run = "".join(clauses[start:end])
+                    if self._lexical(one, run) is not None:
+                        return run
+        return text.strip()
+
+    @staticmethod
+    def _verdict(
+        compiled: _Compiled, hit: _Hit, clause: str | None, score: float | None
+    ) -> GuardVerdict:
+        source = compiled.entries[hit.entry].source
+        return GuardVerdict(
+            allowed=False,
+            phrase=source.phrase,
+            reason=source.reason,
+            suggestion=source.suggestion,
+            matched=hit.wording,
+            clause=clause,
+            layer="lexical" if score is None else "semantic",
+            score=score,
+        )
+
+    # -- semantic layer ----------------------------------------------------------------
+
+    def _exemplar_vectors(
+        self, compiled: _Compiled
+    ) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+        if compiled.vectors is None:
+            assert self._embed is not None
+            bad = self._encode([prefold(text) for _, text in compiled.exemplars])
+            good = self._encode([prefold(text) for text in compiled.allowed_exemplars])
+            compiled.vectors = (bad, good)
+        return compiled.vectors
+
+    def _encode(self, texts: Sequence[str]) -> np.ndarray[Any, Any]:
+        assert self._embed is not None
+        if not texts:
+            return np.zeros((0, 1), dtype=np.float32)
+        return np.asarray(self._embed(list(texts)), dtype=np.float32)
+
+    def _clause_vectors(self, clauses: list[str]) -> np.ndarray[Any, Any]:
+        missing = [c for c in dict.fromkeys(clauses) if c not in self._clause_cache]
+        if missing:
+            for clause, row in zip(missing, self._encode(missing), strict=True):
+                self._clause_cache[clause] = row
+                if len(self._clause_cache) > 4096:
+                    self._clause_cache.popitem(last=False)
+        return np.stack([self._clause_cache[c] for c in clauses])
+
+    def _semantic(self, compiled: _Compiled, text: str) -> GuardVerdict:
+        if not compiled.exemplars:
+            return GuardVerdict(allowed=True)
+        clauses = [prefold(c) for c in split_clauses(text)]
+        clauses = [c for c in clauses if sum(ch.isalnum() for ch in c) >= 2]
+        if not clauses:
+            return GuardVerdict(allowed=True)
+        bad, good = self._exemplar_vectors(compiled)
+        vectors = self._clause_vectors(clauses)
+        bad_scores = vectors @ bad.T
+        good_best = (vectors @ good.T).max(axis=1) if good.shape[0] else np.zeros(len(clauses))
+        best: tuple[float, int, int] | None = None
+        for row in range(len(clauses)):
+            column = int(bad_scores[row].argmax())
+            score = float(bad_scores[row, column])
+            if score < self.threshold or score - float(good_best[row]) < self.margin:
+                continue
+            if best is None or score > best[0]:
+                best = (score, row, column)
+        if best is None:
+            return GuardVerdict(allowed=True)
+        score, row, column = best
+        entry, wording = compiled.exemplars[column]
+        return self._verdict(compiled, _Hit(entry, wording), clauses[row], round(score, 3))
