@@ -10,7 +10,7 @@ Only approved, unmodified scripts are served; every rendered text passes the gua
 from __future__ import annotations
 
 from scripts._approval import approve_script, retire_script
-from scripts._guard import ForbiddenPhrase, Guard, GuardVerdict, load_forbidden
+from scripts._guard import Embed, ForbiddenPhrase, Guard, GuardVerdict, load_forbidden
 from scripts._library import ScriptLibrary
 from scripts._lint import DEFAULT_OPENERS, LintProblem, lint_library, lint_script
 from scripts._model import LibraryError, LibraryProblem, Script, ScriptNotServable
@@ -20,6 +20,7 @@ from scripts._templates import TRADITIONAL_VARIANTS
 __all__ = [
     "DEFAULT_OPENERS",
     "TRADITIONAL_VARIANTS",
+    "Embed",
     "ForbiddenPhrase",
     "Guard",
     "GuardVerdict",

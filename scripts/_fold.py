@@ -38,7 +38,7 @@ _INVISIBLE_RANGES = (
     (0x1F3FB, 0x1F3FF),
     (0x180B, 0x180F),
 )
-_KEYCAP = re.compile("[0-9#*]\ufe0f?\u20e3")
+_KEYCAP = re.compile("[0-9#*]\u20e3")
 # Long-vowel marks and wave dashes staff slip between characters: never part of a Chinese word.
 _DASH_LETTERS = frozenset("ー\u30fc\uff70〜～\u31d0\u2e3a\u2e3b")
 # Cantonese written forms -> Mandarin, applied before Traditional->Simplified conversion.
@@ -72,9 +72,9 @@ _LATIN_FILLERS = frozenset((
 ))  # fmt: skip
 # Han fillers, longest first; dropping them never removes a negation or a person.
 _CJK_FILLERS = (
-    "是真的", "真的", "实在是", "实在", "确实是", "确实", "其实", "根本就", "根本", "完全",
-    "真是", "就是", "这边", "那边", "一下", "本来", "也", "都", "真", "就", "还", "又", "有",
-    "的", "滴", "了", "啊", "呀", "嘛", "呢", "吧", "哦", "喔", "啦", "哈", "很", "太", "嘅",
+    "是真的", "真的是", "真的", "实在是", "实在", "确实是", "确实", "其实", "根本就", "根本",
+    "完全", "真是", "就是", "这边", "那边", "一下", "本来", "也", "都", "真", "就", "还", "又",
+    "有", "的", "滴", "了", "啊", "呀", "嘛", "呢", "吧", "哦", "喔", "啦", "哈", "很", "太", "嘅",
     "㗎", "喎", "啰", "囉", "咯", "噢", "诶", "哎", "呐", "么",
 )  # fmt: skip
 _CJK_FOLDS = (
@@ -130,8 +130,8 @@ def _confusables() -> dict[str, str]:
 @lru_cache(maxsize=4096)
 def prefold(text: str) -> str:
     """Invisible/decorative code points removed, look-alikes and Cantonese forms folded."""
-    text = _KEYCAP.sub(" ", text)
     text = "".join(ch for ch in text if not _invisible(ch))
+    text = _KEYCAP.sub(" ", text)  # after the invisibles: 1<CGJ><VS16>⃣ is a keycap too
     # NFKD splits accents and compatibility forms off; marks go, NFKC puts the rest back.
     decomposed = unicodedata.normalize("NFKD", text)
     text = "".join(ch for ch in decomposed if unicodedata.category(ch)[0] != "M")
@@ -210,15 +210,26 @@ def _tokens(normalized: str, *, defill: bool) -> list[str]:
     return tokens
 
 
+@lru_cache(maxsize=1)
+def _pinyin_table() -> dict[int, str]:
+    # The per-character table only: `lazy_pinyin` would also train a word segmenter.
+    from pypinyin.pinyin_dict import pinyin_dict
+
+    table: dict[int, str] = pinyin_dict
+    return table
+
+
 @lru_cache(maxsize=8192)
 def pinyin_of(ch: str) -> str:
-    """Toneless pinyin of one Han character (itself for anything else)."""
+    """Toneless pinyin of one Han character's first reading (itself for anything else)."""
     if not is_cjk(ch):
         return ch
-    from pypinyin import Style, lazy_pinyin
-
-    syllables = lazy_pinyin(ch, style=Style.NORMAL, errors="default")
-    return syllables[0] if syllables and syllables[0].isascii() else ch
+    readings = _pinyin_table().get(ord(ch))
+    if not readings:
+        return ch
+    first = unicodedata.normalize("NFKD", readings.split(",")[0])
+    syllable = "".join(c for c in first if not unicodedata.combining(c)).replace("ü", "v")
+    return syllable if syllable.isascii() and syllable.isalpha() else ch
 
 
 def fold(text: str, normalize: Callable[[str], str], *, defill: bool = True) -> Folded:

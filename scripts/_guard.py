@@ -56,7 +56,8 @@ _CJK_PERSONS = frozenset("你我他")
 _LATIN_PERSONS = ("i", "my", "me", "we", "our", "us", "you", "your")
 _LATIN_NEGATIONS = ("not", "no", "nothing", "never", "nobody")
 _CONTINUED = ("…", "...")
-_CLAUSE = re.compile(r"[^。！？!?；;，,、\n…:：]+[。！？!?；;，,、\n…:：]*")
+# after clause punctuation (a full stop only before a space: "3.5", "e.g" stay whole)
+_CLAUSE_END = re.compile(r"(?<=[。！？!?；;，,、\n…:：])(?![。！？!?；;，,、\n…:：])|(?<=\.)(?=\s)")
 
 
 @dataclass(frozen=True)
@@ -106,7 +107,7 @@ class GuardVerdict:
 
 def split_clauses(text: str) -> list[str]:
     """The text cut after clause punctuation (。！？，; …), pieces stripped, empties dropped."""
-    return [piece.strip() for piece in _CLAUSE.findall(text) if piece.strip()]
+    return [piece.strip() for piece in _CLAUSE_END.split(text) if piece.strip()]
 
 
 def _budget(squashed: str, latin: bool, words: int) -> int:
@@ -444,7 +445,7 @@ class Guard:
         normalize: Callable[[str], str],
         *,
         embed: Embed | None = None,
-        threshold: float = 0.8,
+        threshold: float = 0.93,
         margin: float = 0.05,
     ) -> None:
         self._normalize = normalize
@@ -462,7 +463,7 @@ class Guard:
         normalize: Callable[[str], str],
         *,
         embed: Embed | None = None,
-        threshold: float = 0.8,
+        threshold: float = 0.93,
         margin: float = 0.05,
     ) -> Guard:
         """A guard that can `reload` its file; raises `LibraryError` if it is broken."""
@@ -502,13 +503,18 @@ class Guard:
 
     # -- checking ----------------------------------------------------------------------
 
-    def check(self, text: str) -> GuardVerdict:
-        """Allowed, or the first forbidden phrase found (lexical first, in list order)."""
+    def check(self, text: str, *, semantic: bool = True) -> GuardVerdict:
+        """Allowed, or the first forbidden phrase found (lexical first, in list order).
+
+        `semantic=False` skips the encoder even when there is one (approved scripts)."""
+        if any("\ud800" <= ch <= "\udfff" for ch in text):
+            # lone surrogates (undecodable bytes smuggled through) would break the encoders
+            text = "".join("\ufffd" if "\ud800" <= ch <= "\udfff" else ch for ch in text)
         compiled = self._compiled
         hit = self._lexical(compiled, text)
         if hit is not None:
             return self._verdict(compiled, hit, self._clause_of(compiled, hit, text), None)
-        if self._embed is not None:
+        if semantic and self._embed is not None:
             return self._semantic(compiled, text)
         return GuardVerdict(allowed=True)
 
@@ -608,10 +614,12 @@ class Guard:
     def _semantic(self, compiled: _Compiled, text: str) -> GuardVerdict:
         if not compiled.exemplars:
             return GuardVerdict(allowed=True)
-        clauses = [prefold(c) for c in split_clauses(text)]
-        clauses = [c for c in clauses if sum(ch.isalnum() for ch in c) >= 2]
-        if not clauses:
+        pairs = [(c, prefold(c)) for c in split_clauses(text)]
+        pairs = [(c, f) for c, f in pairs if sum(ch.isalnum() for ch in f) >= 2]
+        if not pairs:
             return GuardVerdict(allowed=True)
+        originals = [c for c, _ in pairs]
+        clauses = [f for _, f in pairs]
         bad, good = self._exemplar_vectors(compiled)
         vectors = self._clause_vectors(clauses)
         bad_scores = vectors @ bad.T
@@ -628,4 +636,4 @@ class Guard:
             return GuardVerdict(allowed=True)
         score, row, column = best
         entry, wording = compiled.exemplars[column]
-        return self._verdict(compiled, _Hit(entry, wording), clauses[row], round(score, 3))
+        return self._verdict(compiled, _Hit(entry, wording), originals[row], round(score, 3))

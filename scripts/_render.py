@@ -91,7 +91,9 @@ class Renderer:
             _log.error("script %s (%s) failed to render: %s", script.id, used, exc)
             return self._fallback(language, context, blocked=False)
         plain = html_to_plain(text)
-        verdict = self.guard.check(plain)
+        # Approved text: the lexical layer guards what the context put in (names, numbers);
+        # its meaning was judged by a person and by lint, the encoder's latency stays out.
+        verdict = self.guard.check(plain, semantic=False)
         if not verdict.allowed:
             _guard_log.warning(
                 "blocked script %s version %s (%s): forbidden phrase %r",
@@ -111,7 +113,7 @@ class Renderer:
         source, used = self._source(script, language)
         text = render_html(source, context)
         plain = html_to_plain(text)
-        verdict = self.guard.check(plain)
+        verdict = self.guard.check(plain, semantic=False)
         if not verdict.allowed:
             # Nothing safer exists; lint refuses to approve such a fallback, so this means the
             # forbidden list changed under it. Shout, but still answer the customer.

@@ -103,6 +103,7 @@ async def test_guarded_staff_reply_is_blocked_with_reason(tmp_path: Path) -> Non
         assert not _copies(env, CUSTOMER), "nothing reaches the customer"
         text = notice[-1].params["text"]
         assert "🚫" in text and "建议" in text
+        assert "“这是公司的规定，”" in text, "the notice names the clause that fired"
         assert (await env.ticket()).first_responded_at is None
 
 

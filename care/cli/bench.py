@@ -158,3 +158,26 @@ def load(
     if write:
         path = report.write_section("load", markdown)
         console.print(f"wrote {path}")
+
+
+@app.command()
+def guard(
+    write: bool = typer.Option(True, "--write/--no-write", help="Update BENCHMARKS.md."),
+) -> None:
+    """Forbidden-phrase guard: red-team rates and latency per reply, with/without encoder."""
+    bench = _benchmarks("guard_bench")
+    report = _benchmarks("report")
+    console = Console(stderr=True)
+    rows = bench.run_all(lambda m: console.print(f"[yellow]{m}[/]"))
+    markdown = bench.render_markdown(
+        rows,
+        "## Forbidden-phrase guard (`carebot bench guard`)\n\n" + report.machine_line() + "\n\n"
+        "Rates on tests/data/guard_redteam.csv (the list is tuned on `validation`; `test` is "
+        "held out). Latency: `Guard.check` on every text of the set, "
+        f"{bench.PASSES} passes, each text new to the caches; wall clock and the calling "
+        "thread's CPU time (the machine may be shared).",
+    )
+    typer.echo(markdown)
+    if write:
+        path = report.write_section("guard", markdown)
+        console.print(f"wrote {path}")

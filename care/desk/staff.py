@@ -26,7 +26,7 @@ from care.runtime.settings import Settings
 from care.salutation import salutation
 from care.timefmt import format_deadline
 from care.uow import Repos
-from scripts import Guard, Renderer
+from scripts import Guard, GuardVerdict, Renderer
 from storage import Customer, Direction, MessageLog, Ticket, TicketEventKind, TicketStatus
 
 __all__ = [
@@ -383,10 +383,7 @@ class StaffDesk:
         if text:
             verdict = self.guard.check(text)
             if not verdict.allowed:
-                blocked = self.staff_text(
-                    "staff.relay.blocked",
-                    {"reason": verdict.reason or "", "suggestion": verdict.suggestion or ""},
-                )
+                blocked = self.staff_text("staff.relay.blocked", _blocked_context(verdict, text))
                 return RelayDecision(False, customer.telegram_id, ticket, blocked=blocked)
         taken = None
         status = TicketStatus(ticket.status)
@@ -464,10 +461,7 @@ class StaffDesk:
         verdict = self.guard.check(text)
         if verdict.allowed:
             return None
-        return self.staff_text(
-            "staff.relay.blocked",
-            {"reason": verdict.reason or "", "suggestion": verdict.suggestion or ""},
-        )
+        return self.staff_text("staff.relay.blocked", _blocked_context(verdict, text))
 
     async def customer_blocked(self, repos: Repos, ticket: Ticket) -> Reply:
         """The customer blocked the bot (403): mark them, note the ticket, tell the topic."""
@@ -652,6 +646,19 @@ class StaffDesk:
         if thread_id is None:
             return None
         return await repos.staff.ticket_by_topic(thread_id)
+
+
+def _blocked_context(verdict: GuardVerdict, text: str) -> dict[str, object]:
+    """What the staff "blocked" notice names: the wording that fired, where, why, instead."""
+    fired = verdict.matched or verdict.phrase or ""
+    if verdict.phrase and fired != verdict.phrase:
+        fired = f"{fired} ≈ {verdict.phrase}"
+    return {
+        "phrase": fired,
+        "clause": verdict.clause or text,
+        "reason": verdict.reason or "",
+        "suggestion": verdict.suggestion or "",
+    }
 
 
 def _id(row: Customer | Ticket) -> int:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -34,7 +36,7 @@ def test_guard_check_json() -> None:
     verdict = json.loads(result.output)
     assert verdict["allowed"] is False and verdict["phrase"] == "calm down"
     result = runner.invoke(guard_app, ["check", "Thank you!", "--json"])
-    assert result.exit_code == 0 and json.loads(result.output)["allowed"] is True
+    assert result.exit_code == 0 and json.loads(result.stdout)["allowed"] is True
 
 
 def test_guard_uses_the_configured_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -136,3 +138,73 @@ def test_override_of_a_bundled_script_is_approved_in_the_operator_folder(
     assert result.exit_code == 0, result.output
     assert bundled.read_text(encoding="utf-8") == before
     assert 'approved_by: "Owner"' in mine.read_text(encoding="utf-8")
+
+
+def test_guard_check_names_the_clause_and_says_it_is_lexical() -> None:
+    result = runner.invoke(guard_app, ["check", "好的。我们也真的没有办法，抱歉"])
+    assert result.exit_code == 1
+    assert "'我们也真的没有办法，'" in result.output and "'我也没办法'" in result.output
+    assert "lexical only (no sentence encoder)" in result.output
+
+
+def test_guard_check_file_writes_json_lines(tmp_path: Path) -> None:
+    path = tmp_path / "replies.txt"
+    path.write_bytes(
+        "非常抱歉，我马上处理\n\n这不 归 我 管\n".encode() + b"calm down \xff\xfe\n"
+    )
+    result = runner.invoke(guard_app, ["check", "--file", str(path), "--json"])
+    assert result.exit_code == 1, result.output
+    lines = [json.loads(line) for line in result.output.splitlines()]
+    assert [(v["line"], v["allowed"]) for v in lines] == [(1, True), (3, False), (4, False)]
+    assert lines[1]["phrase"] == "这不归我管" and lines[2]["invalid_utf8"] is True
+    result = runner.invoke(guard_app, ["check", "--file", str(path)])
+    assert f"{path}:3: blocked" in result.output
+
+
+def test_guard_check_survives_undecodable_argv() -> None:
+    # `carebot guard check "$(printf 'calm down \xff')"`: argv bytes that are not UTF-8
+    # reach Python as lone surrogates (surrogateescape); they used to crash the printing.
+    command = [sys.executable, "-c", "from bot.cli import main; main()", "guard", "check"]
+    done = subprocess.run(
+        [*command, b"calm down \xff"], capture_output=True, timeout=120, check=False
+    )
+    assert done.returncode == 1, done.stderr
+    assert b"Traceback" not in done.stderr and b"invalid UTF-8" in done.stderr
+    assert b"calm down" in done.stdout
+    result = runner.invoke(guard_app, ["check", "thanks \udcff", "--json"])
+    assert result.exit_code == 0 and json.loads(result.stdout)["allowed"] is True
+
+
+def test_guard_check_needs_text_or_file() -> None:
+    assert runner.invoke(guard_app, ["check"]).exit_code == 2
+
+
+def test_guard_eval_reports_rates_and_misses(tmp_path: Path) -> None:
+    path = tmp_path / "set.csv"
+    path.write_text(
+        "text,expected,kind\n"
+        "calm down,block,literal\n"
+        "c a l m  d o w n,block,obfuscated\n"
+        "Rules are rules mate,block,paraphrase\n"
+        "Thanks for waiting,allow,good\n"
+        "The storm should calm down soon,allow,good\n",
+        encoding="utf-8",
+    )
+    result = runner.invoke(guard_app, ["eval", "--data", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "literal" in result.output and "100.0%" in result.output
+    assert "false-block rate (texts that must pass): 0.0%" in result.output
+    result = runner.invoke(guard_app, ["eval", "--data", str(path), "--json"])
+    report = json.loads(result.output)
+    assert report["kinds"]["good"] == {"blocked": 0, "total": 2, "block_rate": 0.0}
+    assert report["mode"] == "lexical"
+    assert all(miss["expected"] == "block" for miss in report["misses"])
+
+
+def test_guard_eval_rejects_a_bad_file(tmp_path: Path) -> None:
+    path = tmp_path / "set.csv"
+    path.write_text("text,expected\nhello,maybe\n", encoding="utf-8")
+    result = runner.invoke(guard_app, ["eval", "--data", str(path)])
+    assert result.exit_code == 2 and f"{path}:2" in result.output
+    path.write_text("words\nhello\n", encoding="utf-8")
+    assert runner.invoke(guard_app, ["eval", "--data", str(path)]).exit_code == 2

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from intents import normalize
-from scripts import ForbiddenPhrase, Guard, LibraryError, ScriptLibrary, load_forbidden
+from scripts import Embed, ForbiddenPhrase, Guard, LibraryError, ScriptLibrary, load_forbidden
 from tests.scripts.conftest import CONTEXT, FORBIDDEN, data_lines
 
 NORMAL = data_lines("guard_normal_replies.txt")
@@ -126,3 +128,186 @@ def test_taiwan_hong_kong_and_simplified_forms_meet_one_phrase(written: str) -> 
     # Staff in Taipei type 著, in Hong Kong 着; the list holds the Simplified phrase.
     guard = Guard([ForbiddenPhrase("你着什么急", "impatient", "请您放心")], normalize=normalize)
     assert not guard.check(f"好的，{written}，马上处理").allowed
+
+
+# -- v2: disguises, filler, Cantonese, pinyin, context (issue 14) -------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "不\u263a\ufe0f可能",  # emoji carrying VS16
+        "calm \u2764\ufe0f down",
+        "c\u0430lm down",  # Cyrillic а
+        "\u03bfk, c\u0251lm d\u03bfwn",  # Greek ο, Latin alpha
+        "不\u0301可能",  # combining acute on a Han character
+        "不\uff70可能",  # half-width katakana long-vowel mark
+        "不\u200b可\u200d能",  # zero-width space / joiner
+        "不\u00ad可\u2066能\u2069",  # soft hyphen, bidi isolates
+        "calm\U000e0041 down",  # tag character
+        "我1\ufe0f\u20e3不知道。",  # keycap
+        "ｃａｌｍ　ｄｏｗｎ",  # full-width
+        "我无能为\u30ab",  # katakana カ imitating 力
+        "C\u0336a\u0336l\u0336m\u0336 down",  # strikethrough combining marks
+    ],
+)
+def test_invisible_and_look_alike_code_points_do_not_hide_a_phrase(guard: Guard, text: str) -> None:
+    assert not guard.check(text).allowed, text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "我也没有办法", "这个不归我管", "我真的无能为力", "我们也无能为力", "这是我们公司的规定",
+        "我也不知道。", "I do not know.", "It's our policy.", "There's really nothing I can do.",
+        "I have already told you.", "Please just calm down.",
+    ],
+)  # fmt: skip
+def test_inserted_filler_words_do_not_hide_a_phrase(guard: Guard, text: str) -> None:
+    assert not guard.check(text).allowed, text
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["唔關我事", "我都冇辦法", "呢個係公司規定", "Ask someone else.", "I told you already",
+     "idk", "wo ye mei banfa", "我不知到。", "这是公司的规订"],
+)  # fmt: skip
+def test_cantonese_english_classics_homophones_and_pinyin(guard: Guard, text: str) -> None:
+    assert not guard.check(text).allowed, text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "我不知道该如何表达歉意",
+        "我不知道您已经等了这么久，真的非常抱歉",
+        "这不可能是您的错，我们来处理",
+        "没有什么是不可能的，我们一起想办法",
+        "我们一直都是这样做的：先赔付，后调查",
+        "这在公司规定的范围内，可以为您办理",
+        "您自己看说明书可能不太方便，我把步骤发给您",
+        "The storm should calm down by tomorrow",
+        "Company policy allows free returns within 30 days, so I've started yours",
+        "I already told your driver to call you",
+        "If possible, let us know 2 hours in advance.",
+        "It's not your fault at all, and we'll cover the return postage.",
+    ],
+)
+def test_helpful_mentions_of_trigger_words_pass(guard: Guard, text: str) -> None:
+    verdict = guard.check(text)
+    assert verdict.allowed, (text, verdict.matched)
+
+
+def test_a_phrase_that_ends_its_clause_still_blocks(guard: Guard) -> None:
+    # "我不知道…" in the allow column: fine when the clause goes on, not when it ends there
+    assert guard.check("我不知道您等了这么久").allowed
+    assert not guard.check("我不知道，您问问别人").allowed
+    assert not guard.check("不，可，能！").allowed
+
+
+def test_verdict_names_what_fired_where_and_what_to_say(guard: Guard) -> None:
+    verdict = guard.check("您好，收到。我们也真的没有办法，系统就是这样。")
+    assert not verdict.allowed and verdict.layer == "lexical" and verdict.score is None
+    assert verdict.phrase == "我也没办法"
+    assert verdict.clause == "我们也真的没有办法，"
+    assert verdict.suggestion and "想办法" in verdict.suggestion
+    assert "我也没办法" in verdict.explain() and verdict.clause in verdict.explain()
+    variant = guard.check("Honestly, that's on you.")
+    assert variant.matched == "that's on you" and variant.phrase == "not our responsibility"
+    assert "that's on you" in variant.explain() and "not our responsibility" in variant.explain()
+    assert guard.check("谢谢").explain() == "allowed"
+
+
+def test_lone_surrogates_are_checked_not_crashed_on(guard: Guard) -> None:
+    assert not guard.check("calm down \udcff").allowed
+    assert guard.check("thank you \udcff").allowed
+
+
+def test_columns_allow_variants_examples_and_header_order(tmp_path: Path) -> None:
+    path = tmp_path / "f.tsv"
+    path.write_text(
+        "phrase\treason\tsuggestion\tvariants\tallow\n"
+        "我不管\t推卸\t我来跟进\t不关我事|not my business\t我不管多晚都会\n"
+        "亲\t太随意\t您好\n",
+        encoding="utf-8",
+    )
+    phrases = load_forbidden(path)
+    assert phrases[0].variants == ("不关我事", "not my business")
+    assert phrases[0].allow == ("我不管多晚都会",) and phrases[0].examples == ()
+    assert phrases[1].line == 3 and phrases[1].allow == ()
+    guard = Guard(phrases, normalize)
+    assert not guard.check("唔關我事").allowed
+    assert guard.check("我不管多晚都会等您").allowed
+    assert not guard.check("亲，在的").allowed
+
+
+def test_a_bad_header_or_row_names_file_and_line(tmp_path: Path) -> None:
+    path = tmp_path / "f.tsv"
+    path.write_text("phrase\treason\tsuggestion\tbogus\nok\tr\ts\n", encoding="utf-8")
+    with pytest.raises(LibraryError) as caught:
+        load_forbidden(path)
+    assert [(p.file, p.line) for p in caught.value.problems] == [(path, 1)]
+    assert str(caught.value.problems[0]).startswith(f"{path}:1:")
+    path.write_text("a\tb\tc\td\te\tf\tg\n", encoding="utf-8")
+    with pytest.raises(LibraryError) as caught:
+        load_forbidden(path)
+    assert caught.value.problems[0].line == 1
+
+
+def test_a_broken_reload_is_logged_and_the_old_list_stays(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "f.tsv"
+    path.write_text("calm down\tdismissive\tI understand\n", encoding="utf-8")
+    guard = Guard.from_file(path, normalize)
+    path.write_text("calm down\tdismissive\n", encoding="utf-8")
+    with caplog.at_level("WARNING", logger="scripts._guard"):
+        assert guard.reload()
+    assert f"{path}:1:" in caplog.text and "previous list stays" in caplog.text
+    assert not guard.check("calm down").allowed
+
+
+# -- the semantic layer, with a stand-in encoder ------------------------------------------
+
+_TOPICS = ("rules", "refuse", "sorry", "refund")
+
+
+def _topic_embed(calls: list[list[str]]) -> Embed:
+    """Texts -> one-hot rows by keyword: a stand-in for a sentence encoder."""
+
+    def embed(texts: Sequence[str]) -> np.ndarray:
+        calls.append(list(texts))
+        rows = np.zeros((len(texts), len(_TOPICS) + 1), dtype=np.float32)
+        for row, text in enumerate(texts):
+            hits = [i for i, topic in enumerate(_TOPICS) if topic in text.lower()]
+            for i in hits or [len(_TOPICS)]:
+                rows[row, i] = 1.0
+            rows[row] /= np.linalg.norm(rows[row])
+        return rows
+
+    return embed
+
+
+def test_semantic_layer_blocks_a_paraphrase_and_names_the_meaning() -> None:
+    calls: list[list[str]] = []
+    phrase = ForbiddenPhrase(
+        "i refuse to help", "hiding", "explain", allow=("refund rules let us help",),
+        examples=("the rules say no",),
+    )  # fmt: skip
+    guard = Guard([phrase], normalize, embed=_topic_embed(calls), threshold=0.9, margin=0.05)
+    assert guard.mode == "lexical+semantic"
+    verdict = guard.check("Thanks for waiting. Rules are rules!")
+    assert not verdict.allowed and verdict.layer == "semantic"
+    assert verdict.phrase == "i refuse to help" and verdict.matched == "the rules say no"
+    assert verdict.clause == "Rules are rules!" and verdict.score == pytest.approx(1.0)
+    # closer to an allowed context than to the forbidden meaning: passes
+    assert guard.check("Our refund rules: sorry, done.").allowed
+    assert guard.check("Sorry about that.").allowed
+    exemplar_batches = [batch for batch in calls if "the rules say no" in batch]
+    assert len(exemplar_batches) == 1, "exemplar embeddings are computed once"
+    guard.check("Rules are rules!")
+    assert sum("Rules are rules!" in batch for batch in calls) == 1, "clauses are cached"
+
+
+def test_without_an_encoder_the_guard_says_it_is_lexical(guard: Guard) -> None:
+    assert guard.mode == "lexical"
