@@ -88,12 +88,23 @@ def test_allow_column(tmp_path: Path) -> None:
     assert not guard.check("这不可能，也并非不可能").allowed
 
 
-def test_malformed_rows_are_reported_with_lines(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("content", "lines"),
+    [
+        ("# comment\nphrase\treason\tsuggestion\nonly one column\n", [3]),
+        ("phrase\treason\tsuggestion\tbogus\nok\tr\ts\n", [1]),  # unknown column
+        ("a\tb\tc\td\te\tf\tg\n", [1]),  # more columns than there are
+    ],
+)
+def test_malformed_rows_are_reported_with_file_and_line(
+    tmp_path: Path, content: str, lines: list[int]
+) -> None:
     path = tmp_path / "f.tsv"
-    path.write_text("# comment\nphrase\treason\tsuggestion\nonly one column\n", encoding="utf-8")
+    path.write_text(content, encoding="utf-8")
     with pytest.raises(LibraryError) as caught:
         load_forbidden(path)
-    assert [p.line for p in caught.value.problems] == [3]
+    assert [p.line for p in caught.value.problems] == lines
+    assert str(caught.value.problems[0]).startswith(f"{path}:{lines[0]}:")
 
 
 def test_guard_hot_reload_keeps_last_good_list(tmp_path: Path) -> None:
@@ -239,19 +250,6 @@ def test_columns_allow_variants_examples_and_header_order(tmp_path: Path) -> Non
     assert not guard.check("唔關我事").allowed
     assert guard.check("我不管多晚都会等您").allowed
     assert not guard.check("亲，在的").allowed
-
-
-def test_a_bad_header_or_row_names_file_and_line(tmp_path: Path) -> None:
-    path = tmp_path / "f.tsv"
-    path.write_text("phrase\treason\tsuggestion\tbogus\nok\tr\ts\n", encoding="utf-8")
-    with pytest.raises(LibraryError) as caught:
-        load_forbidden(path)
-    assert [(p.file, p.line) for p in caught.value.problems] == [(path, 1)]
-    assert str(caught.value.problems[0]).startswith(f"{path}:1:")
-    path.write_text("a\tb\tc\td\te\tf\tg\n", encoding="utf-8")
-    with pytest.raises(LibraryError) as caught:
-        load_forbidden(path)
-    assert caught.value.problems[0].line == 1
 
 
 def test_a_broken_reload_is_logged_and_the_old_list_stays(
