@@ -252,19 +252,6 @@ def test_columns_allow_variants_examples_and_header_order(tmp_path: Path) -> Non
     assert not guard.check("亲，在的").allowed
 
 
-def test_a_broken_reload_is_logged_and_the_old_list_stays(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
-    path = tmp_path / "f.tsv"
-    path.write_text("calm down\tdismissive\tI understand\n", encoding="utf-8")
-    guard = Guard.from_file(path, normalize)
-    path.write_text("calm down\tdismissive\n", encoding="utf-8")
-    with caplog.at_level("WARNING", logger="scripts._guard"):
-        assert guard.reload()
-    assert f"{path}:1:" in caplog.text and "previous list stays" in caplog.text
-    assert not guard.check("calm down").allowed
-
-
 # -- the semantic layer, with a stand-in encoder ------------------------------------------
 
 _TOPICS = ("rules", "refuse", "sorry", "refund")
