@@ -49,6 +49,13 @@ from storage.models import (
 )
 from storage.ops_models import LeaderTerm, ProcessedUpdate
 from storage.ops_repos import LeaderTermRepo, UpdateLedgerRepo
+from storage.report_queries import (
+    CampaignCount,
+    CommentRow,
+    ReportQueries,
+    TicketTiming,
+    TrendCount,
+)
 from storage.repositories import CustomerRepo, MessageRepo, TicketRepo, format_ticket_number
 from storage.staff_models import MessagePair, TicketEvent, TicketEventKind
 from storage.staff_repos import StaffRepo
@@ -57,12 +64,14 @@ from storage.types import UTCDateTime, utcnow
 __all__ = [
     "AudienceMember",
     "Campaign",
+    "CampaignCount",
     "CampaignRepo",
     "CampaignStatus",
     "CareTask",
     "CareTaskRepo",
     "CareTaskStatus",
     "ClaimedDelivery",
+    "CommentRow",
     "ContentType",
     "CopyError",
     "CopyReport",
@@ -83,6 +92,7 @@ __all__ = [
     "Priority",
     "ProcessedUpdate",
     "ProfileRepo",
+    "ReportQueries",
     "Session",
     "StaffRepo",
     "Ticket",
@@ -92,8 +102,10 @@ __all__ = [
     "TicketKind",
     "TicketRepo",
     "TicketStatus",
+    "TicketTiming",
     "Tier",
     "TierInput",
+    "TrendCount",
     "UTCDateTime",
     "UpdateLedgerRepo",
     "copy_database",

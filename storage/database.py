@@ -32,6 +32,9 @@ Session = AsyncSession
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
+# Execution option of `Database.read_session`'s engine: begin deferred, not IMMEDIATE.
+READ_ONLY_OPTION = "carebot_read_only"
+
 # How long a SQLite connection waits for another writer before "database is locked".
 SQLITE_BUSY_TIMEOUT_S = 30.0
 
@@ -108,6 +111,17 @@ class Database:
         so keep sessions short: one per update, no network calls while it is open.
         """
         async with self._sessionmaker()() as session:
+            yield session
+
+    @asynccontextmanager
+    async def read_session(self) -> AsyncIterator[AsyncSession]:
+        """A session for long reads (reports): on SQLite its transaction is a plain deferred
+        ``BEGIN``, so the bot keeps writing while it runs (WAL readers see a snapshot).
+        Never commit writes through it."""
+        engine = self.engine.execution_options(**{READ_ONLY_OPTION: True})
+        async with AsyncSession(
+            engine, expire_on_commit=False, sync_session_class=QueuingSession
+        ) as session:
             yield session
 
     @asynccontextmanager
@@ -209,4 +223,6 @@ def _configure_sqlite(engine: AsyncEngine, *, wal: bool) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # A read-only session (reports) must not hold the write lock for its whole run.
+        read_only = conn.get_execution_options().get(READ_ONLY_OPTION, False)
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")

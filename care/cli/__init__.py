@@ -18,6 +18,7 @@ from care.cli import (
     db,
     guard,
     intents,
+    report,
     scripts,
     tickets,
 )
@@ -41,6 +42,7 @@ app.add_typer(customers.app, name="customers")
 app.add_typer(campaign.app, name="campaign")
 app.add_typer(tickets.app, name="tickets")
 app.command("calendar")(calendar.calendar)
+app.command("report")(report.report)
 
 
 @app.callback()

@@ -64,6 +64,14 @@ class BusinessCalendar:
                 continue
             yield max(start, moment), end
 
+    def windows(self, start: datetime, end: datetime) -> Iterator[tuple[datetime, datetime]]:
+        """Opening windows overlapping ``[start, end)``, clipped to it, in order (for bulk
+        arithmetic: reports measure thousands of tickets against one precomputed list)."""
+        for window_start, window_end in self._windows_from(start):
+            if window_start >= end:
+                return
+            yield window_start, min(window_end, end)
+
     def is_open(self, moment: datetime) -> bool:
         window = self._window(moment.astimezone(self.zone).date())
         return window is not None and window[0] <= moment < window[1]

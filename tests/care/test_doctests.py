@@ -16,6 +16,8 @@ import pytest
         "intents.normalize",
         "intents.tokens",
         "care.runtime.settings",
+        "care.reports.period",
+        "care.reports.figures",
     ],
 )
 def test_docstring_examples(name: str) -> None:

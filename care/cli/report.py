@@ -1,0 +1,94 @@
+"""`carebot report`: the managers' report for a period, beside the period before it.
+
+Text table on stdout by default; ``--json`` prints the one JSON object (keys in README.md,
+"Reports").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import typer
+
+from care.cli.common import fail, settings_or_exit
+from care.reports import PeriodError, ReportInput, build_report, parse_period
+from care.reports.figures import TIERS
+from care.runtime.settings import Settings
+from intents import load_catalog
+from storage import Database
+
+__all__ = ["collect", "intent_kinds", "report"]
+
+
+def intent_kinds(settings: Settings) -> dict[str, str]:
+    """Intent id -> catalog kind, from the catalog files (no model is built)."""
+    specs, _problems = load_catalog(settings.intents_dirs)
+    return {spec.id: spec.kind for spec in specs}
+
+
+async def collect(settings: Settings, inp: ReportInput) -> dict[str, Any]:
+    """Open the database read-only and build the report."""
+    database = Database(settings.database_url)
+    try:
+        await database.upgrade()
+        async with database.read_session() as session:
+            return await build_report(session, inp)
+    finally:
+        await database.dispose()
+
+
+def _flatten(prefix: str, value: Any, out: dict[str, Any]) -> None:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _flatten(f"{prefix}.{key}" if prefix else str(key), item, out)
+    elif not isinstance(value, list):
+        out[prefix] = value
+
+
+def _table(report: dict[str, Any]) -> str:
+    """Every scalar figure: key, this period, the previous one."""
+    current: dict[str, Any] = {}
+    previous: dict[str, Any] = {}
+    _flatten("", report["current"], current)
+    _flatten("", report["previous"], previous)
+    period, before = report["period"], report["previous_period"]
+    width = max(len(key) for key in current)
+    lines = [
+        f"{'':<{width}}  {period['first_day']}..{period['last_day']}  "
+        f"{before['first_day']}..{before['last_day']}"
+    ]
+    for key, value in current.items():
+        shown = "-" if value is None else value
+        was = previous.get(key)
+        lines.append(f"{key:<{width}}  {shown!s:>22}  {'-' if was is None else was!s:>22}")
+    return "\n".join(lines)
+
+
+def report(
+    since: str | None = typer.Option(
+        None, "--since", help="First day (2026-11-01) or a length (30d, the default)."
+    ),
+    until: str | None = typer.Option(None, "--until", help="Last day, inclusive (default today)."),
+    tier: str | None = typer.Option(None, "--tier", help="Only customers of this tier."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as one JSON object."),
+) -> None:
+    """Volume, complaints, tickets and SLA, staff, CSAT, loyalty and campaigns."""
+    settings = settings_or_exit()
+    if tier is not None and tier not in TIERS:
+        fail(f"--tier: one of {', '.join(TIERS)}, not {tier!r}")
+    now = datetime.now(UTC)
+    try:
+        period = parse_period(
+            since, until, settings.zone, today=now.astimezone(settings.zone).date()
+        )
+    except PeriodError as exc:
+        fail(str(exc))
+    inp = ReportInput(settings, period, now, tier=tier, intent_kinds=intent_kinds(settings))
+    data = asyncio.run(collect(settings, inp))
+    if as_json:
+        typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
+    else:
+        typer.echo(_table(data))

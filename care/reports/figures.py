@@ -1,0 +1,488 @@
+"""The report's figures: one period's numbers as a plain, JSON-ready dict with stable keys.
+
+Counting happens in SQL (`storage.ReportQueries`); what is left here is the arithmetic SQL
+can't do portably: business-hours durations (`BusinessClock`), medians and percentiles,
+rates that must say "no data" (``None``) instead of dividing by zero. The keys are
+documented in README.md ("Reports"); add keys, never rename them.
+
+Extra sections (e.g. script usage counts) plug in as `Section` callables: each gets the
+session and the period and returns its own JSON-ready dict under its own key.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter, defaultdict
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from care.desk.business_hours import BusinessCalendar
+from care.reports.clock import BusinessClock
+from care.reports.period import Period
+from care.runtime.settings import Settings
+from storage import ReportQueries, Session, TicketTiming
+
+__all__ = [
+    "COARSE_KINDS",
+    "INTENT_BUCKETS",
+    "TIERS",
+    "ReportInput",
+    "Section",
+    "build_report",
+    "intent_bucket",
+    "period_figures",
+]
+
+TIERS = ("gold", "silver", "regular")
+#: The intents mix's keys: the catalog kinds a message can have, ``other`` (greeting,
+#: handoff, ids no longer in the catalog) and ``none`` (the matcher found nothing).
+INTENT_BUCKETS = ("inquiry", "complaint", "feedback", "faq", "other", "none")
+#: Kinds that say what kind of message it is, not what it is about.
+COARSE_KINDS = frozenset({"inquiry", "complaint", "feedback", "greeting", "handoff"})
+#: How long after a resolution a new message counts as the customer coming back (回头率).
+REPEAT_WINDOW = timedelta(days=30)
+#: CSAT comments listed in the report (the newest); `comments_total` counts them all.
+COMMENTS_LIMIT = 50
+TOP_TOPICS = 10
+#: First-response histogram bin edges, business minutes (the last bin is open-ended).
+FRT_BINS = (0, 5, 10, 15, 30, 60, 120, 240, 480, 1440)
+
+#: A pluggable report section: ``(session, period, tier) -> dict`` stored under its name.
+Section = Callable[[Session, Period, str | None], Awaitable[dict[str, Any]]]
+
+
+@dataclass(frozen=True, slots=True)
+class ReportInput:
+    """What a report needs besides the database."""
+
+    settings: Settings
+    period: Period
+    now: datetime
+    tier: str | None = None
+    #: intent id -> catalog kind (``intents.load_catalog``); unknown ids are guessed by prefix.
+    intent_kinds: Mapping[str, str] = field(default_factory=dict)
+    sections: Mapping[str, Section] = field(default_factory=dict)
+
+
+def intent_bucket(intent: str | None, kinds: Mapping[str, str]) -> str:
+    """Which mix bucket a logged intent id falls in.
+
+    >>> intent_bucket("faq.parking", {}), intent_bucket(None, {}), intent_bucket("greeting", {})
+    ('faq', 'none', 'other')
+    """
+    if intent is None:
+        return "none"
+    kind = kinds.get(intent) or intent.split(".", 1)[0]
+    return kind if kind in INTENT_BUCKETS else "other"
+
+
+def _ratio(part: float, whole: float) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def _percentile(values: Sequence[float], q: float) -> float | None:
+    """Linear interpolation between closest ranks (numpy's default), on sorted ``values``."""
+    if not values:
+        return None
+    position = (len(values) - 1) * q
+    low, high = math.floor(position), math.ceil(position)
+    return values[low] + (values[high] - values[low]) * (position - low)
+
+
+def _rounded(value: float | None, digits: int = 2) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+@dataclass(slots=True)
+class _Outcome:
+    """Whether one SLA deadline was met: True, False, or None (still running)."""
+
+    met: int = 0
+    breached: int = 0
+
+    def add(self, verdict: bool | None) -> None:
+        if verdict is True:
+            self.met += 1
+        elif verdict is False:
+            self.breached += 1
+
+
+def _first_response_verdict(t: TicketTiming, as_of: int) -> bool | None:
+    if t.first_responded is not None:
+        return t.first_responded <= t.first_response_due
+    if t.resolved is not None:  # finished without a reply: the watcher stopped counting then
+        return t.resolved <= t.first_response_due
+    return False if t.first_response_due < as_of else None
+
+
+def _resolution_verdict(t: TicketTiming, as_of: int) -> bool | None:
+    if t.resolved is not None:
+        return t.resolved <= t.resolution_due
+    return False if t.resolution_due < as_of else None
+
+
+def _durations(minutes: list[float], scale: float) -> dict[str, Any]:
+    minutes.sort()
+    median, p90 = _percentile(minutes, 0.5), _percentile(minutes, 0.9)
+    return {
+        "count": len(minutes),
+        "median": _rounded(None if median is None else median / scale),
+        "p90": _rounded(None if p90 is None else p90 / scale),
+    }
+
+
+async def _tickets(
+    queries: ReportQueries, inp: ReportInput, period: Period
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The tickets section and the per-staff rows, from one streamed pass."""
+    since, until, tier = period.since, period.until, inp.tier
+    as_of_dt = min(until, inp.now)
+    as_of = int(as_of_dt.timestamp())
+    timings = [t async for t in queries.ticket_timings(since, until, tier)]
+    latest = max(
+        [as_of, *(t.first_responded or 0 for t in timings), *(t.resolved or 0 for t in timings)]
+    )
+    calendar = BusinessCalendar(inp.settings.business_hours, inp.settings.zone)
+    clock = BusinessClock(calendar, since, datetime.fromtimestamp(latest, UTC) + timedelta(days=1))
+    first, resolution = _Outcome(), _Outcome()
+    frt: list[float] = []
+    rt: list[float] = []
+    breached = first_breached = resolution_breached = 0
+    staff_frt: defaultdict[int, list[float]] = defaultdict(list)
+    staff_tickets: Counter[int] = Counter()
+    staff_csat: defaultdict[int, list[int]] = defaultdict(list)
+    for t in timings:
+        fr_ok = _first_response_verdict(t, as_of)
+        res_ok = _resolution_verdict(t, as_of)
+        first.add(fr_ok)
+        resolution.add(res_ok)
+        first_breached += fr_ok is False
+        resolution_breached += res_ok is False
+        breached += fr_ok is False or res_ok is False or t.breach_event
+        if t.first_responded is not None:
+            minutes = clock.elapsed(t.created, t.first_responded) / 60
+            frt.append(minutes)
+            if t.assignee_id is not None:
+                staff_frt[t.assignee_id].append(minutes)
+        if t.resolved is not None:
+            rt.append(clock.elapsed(t.created, t.resolved) / 60)
+        if t.assignee_id is not None:
+            staff_tickets[t.assignee_id] += 1
+            if t.csat_score is not None:
+                staff_csat[t.assignee_id].append(t.csat_score)
+    histogram = [0] * len(FRT_BINS)
+    for minutes in frt:
+        index = next(
+            (i for i in range(len(FRT_BINS) - 1) if minutes < FRT_BINS[i + 1]), len(FRT_BINS) - 1
+        )
+        histogram[index] += 1
+    section = {
+        "opened": len(timings),
+        "resolved": await queries.resolved_count(since, until, tier),
+        "reopened": await queries.reopened_count(since, until, tier),
+        "sla_breached": breached,
+        "first_response_breached": first_breached,
+        "resolution_breached": resolution_breached,
+        "first_response_minutes": {
+            **_durations(frt, 1.0),
+            "met_sla_share": _ratio(first.met, first.met + first.breached),
+        },
+        "resolution_hours": {
+            **_durations(rt, 60.0),
+            "met_sla_share": _ratio(resolution.met, resolution.met + resolution.breached),
+        },
+        "first_response_histogram": {
+            "bins_minutes": list(FRT_BINS),
+            "counts": histogram,
+        },
+    }
+    names = await queries.staff_names() if staff_tickets else {}
+    staff = []
+    for staff_id, count in sorted(staff_tickets.items(), key=lambda kv: (-kv[1], kv[0])):
+        times = sorted(staff_frt.get(staff_id, []))
+        scores = staff_csat.get(staff_id, [])
+        staff.append(
+            {
+                "staff_id": staff_id,
+                "name": names.get(staff_id, str(staff_id)),
+                "tickets": count,
+                "median_first_response_minutes": _rounded(_percentile(times, 0.5)),
+                "csat_rated": len(scores),
+                "csat_average": _rounded(sum(scores) / len(scores) if scores else None),
+            }
+        )
+    return section, staff
+
+
+async def _volume(
+    queries: ReportQueries, inp: ReportInput, period: Period
+) -> tuple[dict[str, Any], dict[str, int]]:
+    rows = await queries.inbound_by_intent(period.since, period.until, inp.tier)
+    writers = await queries.writers_by_tier(period.since, period.until, inp.tier)
+    mix = dict.fromkeys(INTENT_BUCKETS, 0)
+    classified = 0
+    for intent, was_classified, count in rows:
+        if was_classified:
+            classified += count
+            mix[intent_bucket(intent, inp.intent_kinds)] += count
+    return {
+        "messages_in": sum(count for _, _, count in rows),
+        "customers": sum(writers.values()),
+        "classified": classified,
+        "intents": mix,
+        "intents_share": {key: _ratio(value, classified) for key, value in mix.items()},
+        "fallback_share": _ratio(mix["none"], classified),
+    }, writers
+
+
+def _topic(intents: Counter[str], kinds: Mapping[str, str]) -> str:
+    """A complaint ticket's topic: the most frequent specific intent among its messages (what
+    it is about, e.g. ``faq.delivery_time``), else its complaint intent, else ``none``."""
+
+    def kind(intent: str) -> str:
+        return kinds.get(intent) or intent.split(".", 1)[0]
+
+    ranked = sorted(intents.items(), key=lambda kv: (-kv[1], kv[0]))
+    for intent, _ in ranked:
+        if kind(intent) not in COARSE_KINDS:
+            return intent
+    for intent, _ in ranked:
+        if kind(intent) == "complaint":
+            return intent
+    return ranked[0][0] if ranked else "none"
+
+
+async def _complaints(
+    queries: ReportQueries, inp: ReportInput, period: Period, writers: Mapping[str, int]
+) -> dict[str, Any]:
+    by_tier = await queries.complaints_by_tier(period.since, period.until, inp.tier)
+    per_ticket: defaultdict[int, Counter[str]] = defaultdict(Counter)
+    for ticket_id, intent, count in await queries.complaint_ticket_intents(
+        period.since, period.until, inp.tier
+    ):
+        bucket = per_ticket[ticket_id]
+        if intent is not None:
+            bucket[intent] += count
+    topics = Counter(_topic(intents, inp.intent_kinds) for intents in per_ticket.values())
+    total = sum(by_tier.values())
+    tiers = [inp.tier] if inp.tier else list(TIERS)
+    return {
+        "complaints": total,
+        "customers": sum(writers.values()),
+        "rate": _ratio(total, sum(writers.values())),
+        "by_tier": {t: by_tier.get(t, 0) for t in tiers},
+        "per_1000_contacts_by_tier": {
+            t: _rounded(1000 * by_tier.get(t, 0) / writers[t] if writers.get(t) else None, 1)
+            for t in tiers
+        },
+        "top_topics": [
+            {"topic": topic, "complaints": count, "share": _ratio(count, total)}
+            for topic, count in sorted(topics.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_TOPICS]
+        ],
+    }
+
+
+async def _csat(queries: ReportQueries, inp: ReportInput, period: Period) -> dict[str, Any]:
+    rows = await queries.csat_by_tier(period.since, period.until, inp.tier)
+    total, comments = await queries.csat_comments(
+        period.since, period.until, inp.tier, COMMENTS_LIMIT
+    )
+    distribution = {str(score): 0 for score in range(1, 6)}
+    per_tier: defaultdict[str, list[int]] = defaultdict(lambda: [0, 0, 0])  # resolved, rated, sum
+    for tier, score, count in rows:
+        per_tier[tier][0] += count
+        if score is not None:
+            distribution[str(score)] += count
+            per_tier[tier][1] += count
+            per_tier[tier][2] += score * count
+    resolved = sum(v[0] for v in per_tier.values())
+    rated = sum(v[1] for v in per_tier.values())
+    points = sum(v[2] for v in per_tier.values())
+    tiers = [inp.tier] if inp.tier else list(TIERS)
+    return {
+        "resolved": resolved,
+        "rated": rated,
+        "response_rate": _ratio(rated, resolved),
+        "average": _rounded(points / rated if rated else None),
+        "distribution": distribution,
+        "by_tier": {
+            t: {
+                "rated": per_tier[t][1],
+                "average": _rounded(per_tier[t][2] / per_tier[t][1] if per_tier[t][1] else None),
+                "response_rate": _ratio(per_tier[t][1], per_tier[t][0]),
+            }
+            for t in tiers
+        },
+        "comments_total": total,
+        "comments": [
+            {
+                "ticket": c.number,
+                "tier": c.tier,
+                "score": c.score,
+                "comment": c.comment,
+                "resolved_at": datetime.fromtimestamp(c.resolved, UTC).isoformat(),
+            }
+            for c in comments
+        ],
+    }
+
+
+async def _loyalty(queries: ReportQueries, inp: ReportInput, period: Period) -> dict[str, Any]:
+    since, until, tier = period.since, period.until, inp.tier
+    resolved_customers, returned = await queries.repeat_contacts(
+        since, until, tier, int(REPEAT_WINDOW.total_seconds())
+    )
+    greeted, opted_out = await queries.opted_out_in_period(since, until, tier)
+    customers, opted_now, blocked_now = await queries.customer_states(tier)
+    return {
+        "resolved_customers": resolved_customers,
+        "returned_customers": returned,
+        "repeat_contact_rate": _ratio(returned, resolved_customers),
+        "greeted_customers": greeted,
+        "greeted_opted_out": opted_out,
+        "opt_out_rate": _ratio(opted_out, greeted),
+        "blocked_in_period": await queries.blocked_in_period(since, until, tier),
+        "customers_total": customers,
+        "opted_out_total": opted_now,
+        "blocked_total": blocked_now,
+    }
+
+
+_OUTCOMES = ("sent", "failed", "blocked", "deferred", "opted_out", "skipped", "pending")
+
+
+async def _campaigns(queries: ReportQueries, inp: ReportInput, period: Period) -> dict[str, Any]:
+    counts = await queries.campaign_counts(period.since, period.until, inp.tier)
+    campaigns: dict[int, dict[str, Any]] = {}
+    totals = dict.fromkeys(("recipients", *_OUTCOMES), 0)
+    for row in counts:
+        entry = campaigns.setdefault(
+            row.campaign_id,
+            {
+                "id": row.campaign_id,
+                "name": row.name,
+                "occasion": row.occasion,
+                "status": row.status,
+                "tiers": {},
+                "totals": dict.fromkeys(("recipients", *_OUTCOMES), 0),
+            },
+        )
+        tier_counts = entry["tiers"].setdefault(
+            row.tier, dict.fromkeys(("recipients", *_OUTCOMES), 0)
+        )
+        for target in (tier_counts, entry["totals"], totals):
+            target[row.outcome] += row.count
+            if row.outcome != "deferred":  # deferred rows are also counted by their outcome
+                target["recipients"] += row.count
+    created, done = await queries.call_tasks(period.since, period.until, inp.tier)
+    return {
+        "campaigns": [campaigns[key] for key in sorted(campaigns)],
+        "totals": totals,
+        "delivery_rate": _ratio(totals["sent"], totals["recipients"]),
+        "call_tasks": {"created": created, "done": done},
+    }
+
+
+async def period_figures(session: Session, inp: ReportInput, period: Period) -> dict[str, Any]:
+    """Every figure of one period (the report's ``current`` or ``previous`` object)."""
+    queries = ReportQueries(session)
+    volume, writers = await _volume(queries, inp, period)
+    tickets, staff = await _tickets(queries, inp, period)
+    figures: dict[str, Any] = {
+        "volume": volume,
+        "complaints": await _complaints(queries, inp, period, writers),
+        "tickets": tickets,
+        "staff": staff,
+        "csat": await _csat(queries, inp, period),
+        "loyalty": await _loyalty(queries, inp, period),
+        "campaigns": await _campaigns(queries, inp, period),
+    }
+    for name, section in inp.sections.items():
+        figures[name] = await section(session, period, inp.tier)
+    figures["has_data"] = bool(
+        volume["messages_in"]
+        or tickets["opened"]
+        or tickets["resolved"]
+        or figures["campaigns"]["totals"]["recipients"]
+    )
+    return figures
+
+
+def _bucket_size(days: int) -> tuple[str, int]:
+    if days <= 31:
+        return "day", 1
+    if days <= 182:
+        return "week", 7
+    return "month", 30
+
+
+async def _trends(session: Session, inp: ReportInput) -> dict[str, Any]:
+    """Complaint rate and CSAT per day (week, 30 days for long periods) of the period."""
+    queries = ReportQueries(session)
+    period = inp.period
+    unit, days = _bucket_size(period.days)
+    size = days * 86400
+    offset = -int(period.since.timestamp())
+    complaints, writers = await queries.complaint_trend(
+        period.since, period.until, inp.tier, offset, size
+    )
+    csat = await queries.csat_trend(period.since, period.until, inp.tier, offset, size)
+    complaint_by = {c.bucket: c.values[0] for c in complaints}
+    writers_by = {c.bucket: c.values[0] for c in writers}
+    csat_by = {c.bucket: c.values for c in csat}
+    count = math.ceil(period.days / days)
+    points = []
+    for index in range(count):
+        start = (period.since + timedelta(days=index * days)).astimezone(period.zone).date()
+        n_complaints = int(complaint_by.get(index, 0))
+        n_writers = int(writers_by.get(index, 0))
+        rated, points_sum = csat_by.get(index, (0.0, 0.0))
+        points.append(
+            {
+                "start": start.isoformat(),
+                "complaints": n_complaints,
+                "customers": n_writers,
+                "complaint_rate": _ratio(n_complaints, n_writers),
+                "csat_rated": int(rated),
+                "csat_average": _rounded(points_sum / rated if rated else None),
+            }
+        )
+    return {"bucket": unit, "points": points}
+
+
+def _sla_minutes(settings: Settings) -> dict[str, float]:
+    """First-response promises in business minutes per ticket kind (regular customers)."""
+    return {
+        kind: policy.first_response("regular").total_seconds() / 60
+        for kind, policy in settings.sla.items()
+    }
+
+
+async def build_report(session: Session, inp: ReportInput) -> dict[str, Any]:
+    """The whole report: the period, the previous period of equal length, and trends."""
+    period = inp.period
+    previous = period.previous()
+
+    def describe(p: Period) -> dict[str, Any]:
+        return {
+            "first_day": p.first_day.isoformat(),
+            "last_day": p.last_day.isoformat(),
+            "days": p.days,
+            "since": p.since.isoformat(),
+            "until": p.until.isoformat(),
+        }
+
+    return {
+        "report_version": 1,
+        "generated_at": inp.now.astimezone(UTC).isoformat(timespec="seconds"),
+        "timezone": inp.settings.timezone,
+        "tier": inp.tier,
+        "period": describe(period),
+        "previous_period": describe(previous),
+        "sla_first_response_minutes": _sla_minutes(inp.settings),
+        "current": await period_figures(session, inp, period),
+        "previous": await period_figures(session, inp, previous),
+        "trends": await _trends(session, inp),
+    }

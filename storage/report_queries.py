@@ -1,0 +1,640 @@
+"""Aggregate queries for manager reports: counts grouped in SQL, ticket timings streamed.
+
+Every method takes a half-open period ``[since, until)`` (aware datetimes) and an optional
+tier (the customer's effective tier: the manual override, else the computed one) and returns
+plain numbers, tuples and dicts - never ORM objects - so a report over 100,000 tickets costs a
+handful of grouped scans and one streamed pass, not 100,000 loaded rows. Timestamps that
+the caller does arithmetic on come back as whole Unix seconds, computed in SQL (``strftime``
+on SQLite, ``EXTRACT(EPOCH ...)`` on PostgreSQL), so no per-row datetime parsing happens
+in Python.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    and_,
+    case,
+    distinct,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.functions import FunctionElement
+
+from storage.care_models import Campaign, CareTask, CareTaskStatus, Delivery, DeliveryStatus
+from storage.models import ContentType, Customer, Direction, MessageLog, Ticket, TicketKind
+from storage.staff_models import TicketEvent, TicketEventKind
+
+__all__ = [
+    "CampaignCount",
+    "CommentRow",
+    "ReportQueries",
+    "TicketTiming",
+    "TrendCount",
+]
+
+_CUSTOMERS: Any = Customer.__table__  # type: ignore[attr-defined]
+_MESSAGES: Any = MessageLog.__table__  # type: ignore[attr-defined]
+_TICKETS: Any = Ticket.__table__  # type: ignore[attr-defined]
+_EVENTS: Any = TicketEvent.__table__  # type: ignore[attr-defined]
+_CAMPAIGNS: Any = Campaign.__table__  # type: ignore[attr-defined]
+_DELIVERIES: Any = Delivery.__table__  # type: ignore[attr-defined]
+_TASKS: Any = CareTask.__table__  # type: ignore[attr-defined]
+
+#: The customer's effective tier, as ``Customer.effective_tier`` computes it.
+_TIER = func.coalesce(_CUSTOMERS.c.tier_override, _CUSTOMERS.c.tier)
+
+# Rows of the ticket stream fetched per round trip: big enough to keep aiosqlite's thread
+# hops negligible, small enough to keep memory flat.
+_STREAM_CHUNK = 5000
+
+
+class _Epoch(FunctionElement[int]):
+    """Whole Unix seconds of a datetime column (NULL stays NULL)."""
+
+    type = BigInteger()
+    inherit_cache = True
+    name = "epoch"
+
+
+@compiles(_Epoch, "sqlite")
+def _epoch_sqlite(element: _Epoch, compiler: Any, **kw: Any) -> str:
+    # Datetimes are stored as naive UTC text ("2026-11-01 12:00:00.000000"), see types.py.
+    return f"CAST(strftime('%s', {compiler.process(element.clauses, **kw)}) AS INTEGER)"
+
+
+@compiles(_Epoch, "postgresql")
+def _epoch_postgresql(element: _Epoch, compiler: Any, **kw: Any) -> str:
+    return f"CAST(FLOOR(EXTRACT(EPOCH FROM {compiler.process(element.clauses, **kw)})) AS BIGINT)"
+
+
+def _epoch(column: Any) -> ColumnElement[int]:
+    return _Epoch(column)
+
+
+class _Bucket(FunctionElement[int]):
+    """``(epoch(column) + offset) DIV size`` with both integers inlined: GROUP BY must repeat
+    the select's expression exactly (PostgreSQL rejects ``$1`` vs ``$3``)."""
+
+    type = BigInteger()
+    inherit_cache = False
+
+    def __init__(self, column: Any, offset: int, size: int) -> None:
+        super().__init__(_Epoch(column))
+        self.offset, self.size = int(offset), int(size)
+
+
+@compiles(_Bucket)
+def _bucket_sql(element: _Bucket, compiler: Any, **kw: Any) -> str:
+    # Integer / integer is integer division on SQLite and PostgreSQL alike; our epochs are
+    # positive and offsets keep them so, so truncation is flooring.
+    epoch = compiler.process(element.clauses, **kw)
+    return f"(({epoch} + ({element.offset})) / {element.size})"
+
+
+def _bucket(column: Any, offset_seconds: int, bucket_seconds: int) -> ColumnElement[int]:
+    """Integer bucket number of a timestamp: ``(epoch + offset) // size``."""
+    return _Bucket(column, offset_seconds, bucket_seconds)
+
+
+@dataclass(frozen=True, slots=True)
+class TicketTiming:
+    """One ticket opened in the period, its clocks as Unix seconds (None = not yet)."""
+
+    id: int
+    kind: str
+    tier: str
+    assignee_id: int | None
+    created: int
+    first_response_due: int
+    resolution_due: int
+    first_responded: int | None
+    resolved: int | None
+    csat_score: int | None
+    breach_event: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CommentRow:
+    """A CSAT comment with its score."""
+
+    number: str
+    tier: str
+    score: int
+    comment: str
+    resolved: int
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignCount:
+    """Ledger rows of one campaign x tier x outcome bucket."""
+
+    campaign_id: int
+    name: str
+    occasion: str
+    status: str
+    tier: str
+    outcome: str
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class TrendCount:
+    """One bucket of a trend series: its number and the values counted in it."""
+
+    bucket: int
+    values: tuple[float, ...]
+
+
+class ReportQueries:
+    """Read-only aggregates over one session (reports never write)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    # -- helpers ------------------------------------------------------------------------
+
+    @staticmethod
+    def _tier_filter(tier: str | None) -> list[ColumnElement[bool]]:
+        return [] if tier is None else [_TIER.in_([tier])]
+
+    @staticmethod
+    def _inbound(since: datetime, until: datetime) -> list[ColumnElement[bool]]:
+        """Messages a customer wrote in the period (button presses are not messages)."""
+        return [
+            _MESSAGES.c.direction == Direction.IN.value,
+            _MESSAGES.c.content_type != ContentType.CALLBACK.value,
+            _MESSAGES.c.created_at >= since,
+            _MESSAGES.c.created_at < until,
+        ]
+
+    async def _rows(self, stmt: Any) -> list[Any]:
+        return list((await self.session.execute(stmt)).all())
+
+    # -- volume -------------------------------------------------------------------------
+
+    async def inbound_by_intent(
+        self, since: datetime, until: datetime, tier: str | None
+    ) -> list[tuple[str | None, bool, int]]:
+        """``(intent, classified, messages)``: classified = the matcher ran (a score was
+        recorded), whether or not it found an intent."""
+        classified = _MESSAGES.c.score.is_not(None)
+        stmt = (
+            select(_MESSAGES.c.intent, classified, func.count())
+            .select_from(_MESSAGES.join(_CUSTOMERS, _CUSTOMERS.c.id == _MESSAGES.c.customer_id))
+            .where(*self._inbound(since, until), *self._tier_filter(tier))
+            .group_by(_MESSAGES.c.intent, classified)
+        )
+        return [(r[0], bool(r[1]), int(r[2])) for r in await self._rows(stmt)]
+
+    async def writers_by_tier(
+        self, since: datetime, until: datetime, tier: str | None
+    ) -> dict[str, int]:
+        """Customers who wrote in the period, per effective tier (each customer has one tier,
+        so the values add up to the total)."""
+        stmt = (
+            select(_TIER, func.count(distinct(_MESSAGES.c.customer_id)))
+            .select_from(_MESSAGES.join(_CUSTOMERS, _CUSTOMERS.c.id == _MESSAGES.c.customer_id))
+            .where(*self._inbound(since, until), *self._tier_filter(tier))
+            .group_by(_TIER)
+        )
+        return {str(r[0]): int(r[1]) for r in await self._rows(stmt)}
+
+    # -- complaints ---------------------------------------------------------------------
+
+    def _opened(self, since: datetime, until: datetime, tier: str | None) -> Any:
+        return (
+            _TICKETS.join(_CUSTOMERS, _CUSTOMERS.c.id == _TICKETS.c.customer_id),
+            [
+                _TICKETS.c.created_at >= since,
+                _TICKETS.c.created_at < until,
+                *self._tier_filter(tier),
+            ],
+        )
+
+    async def complaints_by_tier(
+        self, since: datetime, until: datetime, tier: str | None
+    ) -> dict[str, int]:
+        """Complaint tickets opened in the period, per effective tier."""
+        source, where = self._opened(since, until, tier)
+        stmt = (
+            select(_TIER, func.count())
+            .select_from(source)
+            .where(*where, _TICKETS.c.kind == TicketKind.COMPLAINT.value)
+            .group_by(_TIER)
+        )
+        return {str(r[0]): int(r[1]) for r in await self._rows(stmt)}
+
+    async def complaint_ticket_intents(
+        self, since: datetime, until: datetime, tier: str | None
+    ) -> list[tuple[int, str | None, int]]:
+        """``(ticket_id, intent, inbound messages)`` of complaint tickets opened in the
+        period (an intent of None: a ticket with no matched message)."""
+        source, where = self._opened(since, until, tier)
+        joined = source.outerjoin(
+            _MESSAGES,
+            and_(
+                _MESSAGES.c.ticket_id == _TICKETS.c.id,
+                _MESSAGES.c.direction == Direction.IN.value,
+                _MESSAGES.c.intent.is_not(None),
+            ),
+        )
+        stmt = (
+            select(_TICKETS.c.id, _MESSAGES.c.intent, func.count(_MESSAGES.c.id))
+            .select_from(joined)
+            .where(*where, _TICKETS.c.kind == TicketKind.COMPLAINT.value)
+            .group_by(_TICKETS.c.id, _MESSAGES.c.intent)
+        )
+        return [(int(r[0]), r[1], int(r[2])) for r in await self._rows(stmt)]
+
+    # -- tickets ------------------------------------------------------------------------
+
+    async def ticket_timings(
+        self, since: datetime, until: datetime, tier: str | None
+    ) -> AsyncIterator[TicketTiming]:
+        """Every ticket opened in the period with its clocks, streamed in chunks."""
+        source, where = self._opened(since, until, tier)
+        breach = (
+            exists()
+            .where(_EVENTS.c.ticket_id == _TICKETS.c.id)
+            .where(_EVENTS.c.kind == TicketEventKind.SLA_BREACH.value)
+        )
+        stmt = (
+            select(
+                _TICKETS.c.id,
+                _TICKETS.c.kind,
+                _TIER,
+                _TICKETS.c.assignee_id,
+                _epoch(_TICKETS.c.created_at),
+                _epoch(_TICKETS.c.first_response_due),
+                _epoch(_TICKETS.c.resolution_due),
+                _epoch(_TICKETS.c.first_responded_at),
+                _epoch(_TICKETS.c.resolved_at),
+                _TICKETS.c.csat_score,
+                breach,
+            )
+            .select_from(source)
+            .where(*where)
+            .execution_options(yield_per=_STREAM_CHUNK)
+        )
+        result = await self.session.stream(stmt)
+        async for partition in result.partitions(_STREAM_CHUNK):
+            for r in partition:
+                yield TicketTiming(
+                    int(r[0]),
+                    str(r[1]),
+                    str(r[2]),
+                    None if r[3] is None else int(r[3]),
+                    int(r[4]),
+                    int(r[5]),
+                    int(r[6]),
+                    None if r[7] is None else int(r[7]),
+                    None if r[8] is None else int(r[8]),
+                    None if r[9] is None else int(r[9]),
+                    bool(r[10]),
+                )
+
+    async def resolved_count(self, since: datetime, until: datetime, tier: str | None) -> int:
+        """Tickets whose (current) resolution falls in the period."""
+        stmt = (
+            select(func.count())
+            .select_from(_TICKETS.join(_CUSTOMERS, _CUSTOMERS.c.id == _TICKETS.c.customer_id))
+            .where(
+                _TICKETS.c.resolved_at >= since,
+                _TICKETS.c.resolved_at < until,
+                *self._tier_filter(tier),
+            )
+        )
+        return int((await self.session.execute(stmt)).scalar_one())
+
+    async def reopened_count(self, since: datetime, until: datetime, tier: str | None) -> int:
+        """Distinct tickets reopened in the period (the audit trail's ``reopen`` events)."""
+        stmt = (
+            select(func.count(distinct(_EVENTS.c.ticket_id)))
+            .select_from(
+                _EVENTS.join(_TICKETS, _TICKETS.c.id == _EVENTS.c.ticket_id).join(
+                    _CUSTOMERS, _CUSTOMERS.c.id == _TICKETS.c.customer_id
+                )
+            )
+            .where(
+                _EVENTS.c.kind == TicketEventKind.REOPEN.value,
+                _EVENTS.c.created_at >= since,
+                _EVENTS.c.created_at < until,
+                *self._tier_filter(tier),
+            )
+        )
+        return int((await self.session.execute(stmt)).scalar_one())
+
+    async def staff_names(self) -> dict[int, str]:
+        """The latest name each staff member acted under (the audit trail keeps them)."""
+        latest = (
+            select(_EVENTS.c.actor_id, func.max(_EVENTS.c.id).label("last_id"))
+            .where(_EVENTS.c.actor_id.is_not(None), _EVENTS.c.actor_name.is_not(None))
+            .group_by(_EVENTS.c.actor_id)
+            .subquery()
+        )
+        stmt = select(_EVENTS.c.actor_id, _EVENTS.c.actor_name).join(
+            latest, latest.c.last_id == _EVENTS.c.id
+        )
+        return {int(r[0]): str(r[1]) for r in await self._rows(stmt)}
+
+    # -- satisfaction -------------------------------------------------------------------
+
+    def _resolved_in(self, since: datetime, until: datetime, tier: str | None) -> Any:
+        return (
+            _TICKETS.join(_CUSTOMERS, _CUSTOMERS.c.id == _TICKETS.c.customer_id),
+            [
+                _TICKETS.c.resolved_at >= since,
+                _TICKETS.c.resolved_at < until,
+                *self._tier_filter(tier),
+            ],
+        )
+
+    async def csat_by_tier(
+        self, since: datetime, until: datetime, tier: str | None
+    ) -> list[tuple[str, int | None, int]]:
+        """``(tier, score or None = not rated, tickets)`` over tickets resolved in the period."""
+        source, where = self._resolved_in(since, until, tier)
+        stmt = (
+            select(_TIER, _TICKETS.c.csat_score, func.count())
+            .select_from(source)
+            .where(*where)
+            .group_by(_TIER, _TICKETS.c.csat_score)
+        )
+        return [
+            (str(r[0]), None if r[1] is None else int(r[1]), int(r[2]))
+            for r in await self._rows(stmt)
+        ]
+
+    async def csat_comments(
+        self, since: datetime, until: datetime, tier: str | None, limit: int
+    ) -> tuple[int, list[CommentRow]]:
+        """How many rated tickets resolved in the period carry a comment, and the newest
+        ``limit`` of them."""
+        source, where = self._resolved_in(since, until, tier)
+        has_comment = [
+            _TICKETS.c.csat_score.is_not(None),
+            _TICKETS.c.csat_comment.is_not(None),
+            _TICKETS.c.csat_comment != "",
+        ]
+        total = (
+            await self.session.execute(
+                select(func.count()).select_from(source).where(*where, *has_comment)
+            )
+        ).scalar_one()
+        stmt = (
+            select(
+                _TICKETS.c.number,
+                _TIER,
+                _TICKETS.c.csat_score,
+                _TICKETS.c.csat_comment,
+                _epoch(_TICKETS.c.resolved_at),
+            )
+            .select_from(source)
+            .where(*where, *has_comment)
+            .order_by(_TICKETS.c.resolved_at.desc(), _TICKETS.c.id.desc())
+            .limit(limit)
+        )
+        rows = [
+            CommentRow(str(r[0]), str(r[1]), int(r[2]), str(r[3]), int(r[4]))
+            for r in await self._rows(stmt)
+        ]
+        return int(total), rows
+
+    # -- trends -------------------------------------------------------------------------
+
+    async def complaint_trend(
+        self, since: datetime, until: datetime, tier: str | None, offset: int, size: int
+    ) -> tuple[list[TrendCount], list[TrendCount]]:
+        """Per bucket: complaint tickets opened, and customers who wrote."""
+        source, where = self._opened(since, until, tier)
+        bucket = _bucket(_TICKETS.c.created_at, offset, size)
+        complaints = (
+            select(bucket, func.count())
+            .select_from(source)
+            .where(*where, _TICKETS.c.kind == TicketKind.COMPLAINT.value)
+            .group_by(bucket)
+        )
+        mbucket = _bucket(_MESSAGES.c.created_at, offset, size)
+        writers = (
+            select(mbucket, func.count(distinct(_MESSAGES.c.customer_id)))
+            .select_from(_MESSAGES.join(_CUSTOMERS, _CUSTOMERS.c.id == _MESSAGES.c.customer_id))
+            .where(*self._inbound(since, until), *self._tier_filter(tier))
+            .group_by(mbucket)
+        )
+        return (
+            [TrendCount(int(r[0]), (float(r[1]),)) for r in await self._rows(complaints)],
+            [TrendCount(int(r[0]), (float(r[1]),)) for r in await self._rows(writers)],
+        )
+
+    async def csat_trend(
+        self, since: datetime, until: datetime, tier: str | None, offset: int, size: int
+    ) -> list[TrendCount]:
+        """Per bucket of resolution time: (rated tickets, sum of scores)."""
+        source, where = self._resolved_in(since, until, tier)
+        bucket = _bucket(_TICKETS.c.resolved_at, offset, size)
+        stmt = (
+            select(bucket, func.count(), func.sum(_TICKETS.c.csat_score))
+            .select_from(source)
+            .where(*where, _TICKETS.c.csat_score.is_not(None))
+            .group_by(bucket)
+        )
+        return [
+            TrendCount(int(r[0]), (float(r[1]), float(r[2] or 0))) for r in await self._rows(stmt)
+        ]
+
+    # -- loyalty ------------------------------------------------------------------------
+
+    async def repeat_contacts(
+        self, since: datetime, until: datetime, tier: str | None, window_seconds: int
+    ) -> tuple[int, int]:
+        """``(customers with a ticket resolved in the period, those of them who wrote again
+        within window_seconds of such a resolution)``. Writing again: an inbound message
+        (not a button press) that does not belong to the resolved ticket itself - a CSAT
+        comment is an answer to our question, not a return."""
+        source, where = self._resolved_in(since, until, tier)
+        later = _MESSAGES.alias("later")
+        returned = (
+            exists()
+            .where(later.c.customer_id == _TICKETS.c.customer_id)
+            .where(later.c.direction == Direction.IN.value)
+            .where(later.c.content_type != ContentType.CALLBACK.value)
+            .where(later.c.created_at > _TICKETS.c.resolved_at)
+            .where(_epoch(later.c.created_at) <= _epoch(_TICKETS.c.resolved_at) + window_seconds)
+            .where(or_(later.c.ticket_id.is_(None), later.c.ticket_id != _TICKETS.c.id))
+        )
+        stmt = (
+            select(
+                func.count(distinct(_TICKETS.c.customer_id)),
+                func.count(distinct(case((returned, _TICKETS.c.customer_id)))),
+            )
+            .select_from(source)
+            .where(*where)
+        )
+        row = (await self.session.execute(stmt)).one()
+        return int(row[0]), int(row[1])
+
+    async def customer_states(self, tier: str | None) -> tuple[int, int, int]:
+        """``(customers, opted out of some greeting now, blocked the bot now)``."""
+        opted = and_(_CUSTOMERS.c.opt_outs.is_not(None), _CUSTOMERS.c.opt_outs != "[]")
+        stmt = select(
+            func.count(),
+            func.count(case((opted, 1))),
+            func.count(case((_CUSTOMERS.c.blocked.is_(True), 1))),
+        ).where(*self._tier_filter(tier))
+        row = (await self.session.execute(stmt)).one()
+        return int(row[0]), int(row[1]), int(row[2])
+
+    async def opted_out_in_period(
+        self, since: datetime, until: datetime, tier: str | None
+    ) -> tuple[int, int]:
+        """``(customers offered a greeting in the period, of whom now opted out)``: greeted =
+        a ledger row of a campaign that reached a final outcome in the period."""
+        opted = and_(_CUSTOMERS.c.opt_outs.is_not(None), _CUSTOMERS.c.opt_outs != "[]")
+        stmt = (
+            select(
+                func.count(distinct(_DELIVERIES.c.customer_id)),
+                func.count(distinct(case((opted, _DELIVERIES.c.customer_id)))),
+            )
+            .select_from(_DELIVERIES.join(_CUSTOMERS, _CUSTOMERS.c.id == _DELIVERIES.c.customer_id))
+            .where(
+                _DELIVERIES.c.status == DeliveryStatus.SENT.value,
+                _DELIVERIES.c.updated_at >= since,
+                _DELIVERIES.c.updated_at < until,
+                *([] if tier is None else [_DELIVERIES.c.tier == tier]),
+            )
+        )
+        row = (await self.session.execute(stmt)).one()
+        return int(row[0]), int(row[1])
+
+    async def blocked_in_period(self, since: datetime, until: datetime, tier: str | None) -> int:
+        """Customers found to have blocked the bot in the period: a greeting refused with 403
+        or a staff reply that could not be delivered."""
+        by_delivery = (
+            select(_DELIVERIES.c.customer_id.label("customer_id"))
+            .select_from(_DELIVERIES.join(_CUSTOMERS, _CUSTOMERS.c.id == _DELIVERIES.c.customer_id))
+            .where(
+                _DELIVERIES.c.status == DeliveryStatus.BLOCKED.value,
+                _DELIVERIES.c.updated_at >= since,
+                _DELIVERIES.c.updated_at < until,
+                *self._tier_filter(tier),
+            )
+        )
+        by_event = (
+            select(_TICKETS.c.customer_id.label("customer_id"))
+            .select_from(
+                _EVENTS.join(_TICKETS, _TICKETS.c.id == _EVENTS.c.ticket_id).join(
+                    _CUSTOMERS, _CUSTOMERS.c.id == _TICKETS.c.customer_id
+                )
+            )
+            .where(
+                _EVENTS.c.kind == TicketEventKind.CUSTOMER_BLOCKED.value,
+                _EVENTS.c.created_at >= since,
+                _EVENTS.c.created_at < until,
+                *self._tier_filter(tier),
+            )
+        )
+        both = by_delivery.union(by_event).subquery()
+        return int(
+            (await self.session.execute(select(func.count()).select_from(both))).scalar_one()
+        )
+
+    # -- campaigns ----------------------------------------------------------------------
+
+    async def campaign_counts(
+        self, since: datetime, until: datetime, tier: str | None
+    ) -> list[CampaignCount]:
+        """Ledger rows per campaign x tier x outcome for campaigns whose send window overlaps
+        the period. Outcomes: sent, failed, blocked, opted_out, skipped, pending; the extra
+        outcome ``deferred`` counts rows ever put off by quiet hours (they also have one of
+        the others)."""
+        skipped = DeliveryStatus.SKIPPED.value
+        error = _DELIVERIES.c.error
+        outcome = case(
+            (_DELIVERIES.c.status == DeliveryStatus.BLOCKED.value, literal("blocked")),
+            (
+                and_(_DELIVERIES.c.status == skipped, error == "skipped: customer blocked bot"),
+                literal("blocked"),
+            ),
+            (
+                and_(_DELIVERIES.c.status == skipped, error == "skipped: opted out"),
+                literal("opted_out"),
+            ),
+            (_DELIVERIES.c.status == skipped, literal("skipped")),
+            (_DELIVERIES.c.status == DeliveryStatus.SENT.value, literal("sent")),
+            (_DELIVERIES.c.status == DeliveryStatus.FAILED.value, literal("failed")),
+            else_=literal("pending"),
+        )
+        window = [
+            _CAMPAIGNS.c.window_start < until,
+            _CAMPAIGNS.c.window_end >= since,
+            *([] if tier is None else [_DELIVERIES.c.tier == tier]),
+        ]
+        source = _DELIVERIES.join(_CAMPAIGNS, _CAMPAIGNS.c.id == _DELIVERIES.c.campaign_id)
+        head = (
+            _CAMPAIGNS.c.id,
+            _CAMPAIGNS.c.name,
+            _CAMPAIGNS.c.occasion,
+            _CAMPAIGNS.c.status,
+            _DELIVERIES.c.tier,
+        )
+        by_outcome = (
+            select(*head, outcome, func.count())
+            .select_from(source)
+            .where(*window)
+            .group_by(*head, outcome)
+        )
+        deferred = (
+            select(*head, literal("deferred"), func.count())
+            .select_from(source)
+            .where(*window, _DELIVERIES.c.not_before.is_not(None))
+            .group_by(*head)
+        )
+        rows = [*await self._rows(by_outcome), *await self._rows(deferred)]
+        return [
+            CampaignCount(
+                int(r[0]), str(r[1]), str(r[2]), str(r[3]), str(r[4]), str(r[5]), int(r[6])
+            )
+            for r in rows
+        ]
+
+    async def call_tasks(
+        self, since: datetime, until: datetime, tier: str | None
+    ) -> tuple[int, int]:
+        """Personal-call tasks: ``(created in the period, done in the period)``."""
+        source = _TASKS.join(_CUSTOMERS, _CUSTOMERS.c.id == _TASKS.c.customer_id)
+        calls = [_TASKS.c.kind == "personal_call", *self._tier_filter(tier)]
+        stmt = (
+            select(
+                func.count(
+                    case((and_(_TASKS.c.created_at >= since, _TASKS.c.created_at < until), 1))
+                ),
+                func.count(
+                    case(
+                        (
+                            and_(
+                                _TASKS.c.status == CareTaskStatus.DONE.value,
+                                _TASKS.c.done_at >= since,
+                                _TASKS.c.done_at < until,
+                            ),
+                            1,
+                        )
+                    )
+                ),
+            )
+            .select_from(source)
+            .where(*calls)
+        )
+        row = (await self.session.execute(stmt)).one()
+        return int(row[0]), int(row[1])
