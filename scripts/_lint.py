@@ -75,6 +75,34 @@ KNOWN_VARIABLES: frozenset[str] = frozenset(
         "table",
         "total",
         "window",
+        # Manager reports (care/reports/): periods and figures, already formatted.
+        *(
+            "breached",
+            "calls_done",
+            "complaint_rate",
+            "complaints",
+            "csat_average",
+            "csat_response_rate",
+            "customers",
+            "days",
+            "first_day",
+            "frt_median",
+            "frt_met",
+            "generated_at",
+            "last_day",
+            "minutes",
+            "opened",
+            "period",
+            "previous_complaint_rate",
+            "previous_customers",
+            "previous_first_day",
+            "previous_last_day",
+            "recipients",
+            "repeat_rate",
+            "resolved",
+            "timezone",
+            "value",
+        ),
     }
 )
 
@@ -101,6 +129,35 @@ _ADMIN_SAMPLES: Mapping[str, str] = {
     "table": "gold     1990 / 3 / 5 / 2 / 0\nsilver  19900 / 0 / 7 / 93 / 0",
     "total": "100000",
     "window": "2027-02-06 09:00 - 2027-02-07 00:00 (Asia/Shanghai)",
+}
+
+# Manager-report sample values: formatted numbers and dates (the same in every language).
+_REPORT_SAMPLES: Mapping[str, str] = {
+    "breached": "1,234",
+    "calls_done": "1,990",
+    "complaint_rate": "12.5%",
+    "complaints": "12,345",
+    "csat_average": "4.62",
+    "csat_response_rate": "38.5%",
+    "customers": "98,765",
+    "days": "30",
+    "first_day": "2026-11-01",
+    "frt_median": "1 h 25 min",
+    "frt_met": "91.2%",
+    "generated_at": "2026-12-01 09:00",
+    "last_day": "2026-11-30",
+    "minutes": "1,440",
+    "opened": "100,000",
+    "period": "2026-11-01 - 2026-11-30 (30 days), compared with 2026-10-02 - 2026-10-31",
+    "previous_complaint_rate": "13.0%",
+    "previous_customers": "97,531",
+    "previous_first_day": "2026-10-02",
+    "previous_last_day": "2026-10-31",
+    "recipients": "100,000",
+    "repeat_rate": "41.7%",
+    "resolved": "99,000",
+    "timezone": "Asia/Shanghai",
+    "value": "1,234.5",
 }
 
 # Staff-takeover sample values: the same in every language (codes and quoted user text).
@@ -164,6 +221,7 @@ SAMPLE_VALUES: Mapping[str, Mapping[str, str]] = {
         "back_at": "明天09:00",
         **_STAFF_SAMPLES,
         **_ADMIN_SAMPLES,
+        **_REPORT_SAMPLES,
     },
     "zh-Hant": {
         "salutation": "歐陽女士",
@@ -175,6 +233,7 @@ SAMPLE_VALUES: Mapping[str, Mapping[str, str]] = {
         "back_at": "明天09:00",
         **_STAFF_SAMPLES,
         **_ADMIN_SAMPLES,
+        **_REPORT_SAMPLES,
     },
     "en": {
         "salutation": "Ms. Montgomery-Smith",
@@ -186,6 +245,7 @@ SAMPLE_VALUES: Mapping[str, Mapping[str, str]] = {
         "back_at": "at 09:00 tomorrow",
         **_STAFF_SAMPLES,
         **_ADMIN_SAMPLES,
+        **_REPORT_SAMPLES,
     },
 }
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 LANGUAGES: tuple[str, ...] = ("zh-Hans", "zh-Hant", "en")
 DEFAULT_LANGUAGE = "zh-Hans"
-CHANNELS: tuple[str, ...] = ("chat", "greeting")
+CHANNELS: tuple[str, ...] = ("chat", "greeting", "report")
 TIERS: tuple[str, ...] = ("gold", "silver", "regular")
 STATUSES: tuple[str, ...] = ("draft", "approved", "retired")
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    String,
     and_,
     case,
     distinct,
@@ -26,6 +27,7 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    type_coerce,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.compiler import compiles
@@ -57,7 +59,7 @@ _TIER = func.coalesce(_CUSTOMERS.c.tier_override, _CUSTOMERS.c.tier)
 
 # Rows of the ticket stream fetched per round trip: big enough to keep aiosqlite's thread
 # hops negligible, small enough to keep memory flat.
-_STREAM_CHUNK = 5000
+_STREAM_CHUNK = 20_000
 
 
 class _Epoch(FunctionElement[int]):
@@ -81,6 +83,31 @@ def _epoch_postgresql(element: _Epoch, compiler: Any, **kw: Any) -> str:
 
 def _epoch(column: Any) -> ColumnElement[int]:
     return _Epoch(column)
+
+
+class _PlusSeconds(FunctionElement[datetime]):
+    """A datetime column plus a whole number of seconds, comparable with the column itself
+    (so an index on it stays usable)."""
+
+    inherit_cache = False
+
+    def __init__(self, column: Any, seconds: int) -> None:
+        super().__init__(column)
+        self.seconds = int(seconds)
+        self.type = column.type
+
+
+@compiles(_PlusSeconds, "sqlite")
+def _plus_seconds_sqlite(element: _PlusSeconds, compiler: Any, **kw: Any) -> str:
+    # The stored text format ("YYYY-MM-DD HH:MM:SS.ffffff") compares as the instant does.
+    column = compiler.process(element.clauses, **kw)
+    return f"strftime('%Y-%m-%d %H:%M:%f000', {column}, '+{element.seconds} seconds')"
+
+
+@compiles(_PlusSeconds, "postgresql")
+def _plus_seconds_postgresql(element: _PlusSeconds, compiler: Any, **kw: Any) -> str:
+    column = compiler.process(element.clauses, **kw)
+    return f"({column} + interval '{element.seconds} seconds')"
 
 
 class _Bucket(FunctionElement[int]):
@@ -122,7 +149,7 @@ class TicketTiming:
     first_responded: int | None
     resolved: int | None
     csat_score: int | None
-    breach_event: bool
+    breach_event: int  # 1 when the SLA watcher recorded a breach
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,6 +206,13 @@ class ReportQueries:
             _MESSAGES.c.created_at < until,
         ]
 
+    @staticmethod
+    def _messages(tier: str | None) -> Any:
+        """The message log, joined to customers only when a tier filter needs them."""
+        if tier is None:
+            return _MESSAGES
+        return _MESSAGES.join(_CUSTOMERS, _CUSTOMERS.c.id == _MESSAGES.c.customer_id)
+
     async def _rows(self, stmt: Any) -> list[Any]:
         return list((await self.session.execute(stmt)).all())
 
@@ -192,7 +226,7 @@ class ReportQueries:
         classified = _MESSAGES.c.score.is_not(None)
         stmt = (
             select(_MESSAGES.c.intent, classified, func.count())
-            .select_from(_MESSAGES.join(_CUSTOMERS, _CUSTOMERS.c.id == _MESSAGES.c.customer_id))
+            .select_from(self._messages(tier))
             .where(*self._inbound(since, until), *self._tier_filter(tier))
             .group_by(_MESSAGES.c.intent, classified)
         )
@@ -223,26 +257,13 @@ class ReportQueries:
             ],
         )
 
-    async def complaints_by_tier(
+    async def complaint_topics(
         self, since: datetime, until: datetime, tier: str | None
-    ) -> dict[str, int]:
-        """Complaint tickets opened in the period, per effective tier."""
+    ) -> list[tuple[str, int]]:
+        """``(intent, complaint tickets)``: how many complaint tickets opened in the period
+        had a customer message matching each intent."""
         source, where = self._opened(since, until, tier)
-        stmt = (
-            select(_TIER, func.count())
-            .select_from(source)
-            .where(*where, _TICKETS.c.kind == TicketKind.COMPLAINT.value)
-            .group_by(_TIER)
-        )
-        return {str(r[0]): int(r[1]) for r in await self._rows(stmt)}
-
-    async def complaint_ticket_intents(
-        self, since: datetime, until: datetime, tier: str | None
-    ) -> list[tuple[int, str | None, int]]:
-        """``(ticket_id, intent, inbound messages)`` of complaint tickets opened in the
-        period (an intent of None: a ticket with no matched message)."""
-        source, where = self._opened(since, until, tier)
-        joined = source.outerjoin(
+        joined = source.join(
             _MESSAGES,
             and_(
                 _MESSAGES.c.ticket_id == _TICKETS.c.id,
@@ -251,12 +272,33 @@ class ReportQueries:
             ),
         )
         stmt = (
-            select(_TICKETS.c.id, _MESSAGES.c.intent, func.count(_MESSAGES.c.id))
+            select(_MESSAGES.c.intent, func.count(distinct(_TICKETS.c.id)))
             .select_from(joined)
             .where(*where, _TICKETS.c.kind == TicketKind.COMPLAINT.value)
-            .group_by(_TICKETS.c.id, _MESSAGES.c.intent)
+            .group_by(_MESSAGES.c.intent)
         )
-        return [(int(r[0]), r[1], int(r[2])) for r in await self._rows(stmt)]
+        return [(str(r[0]), int(r[1])) for r in await self._rows(stmt)]
+
+    async def complaints_with_intents(
+        self, since: datetime, until: datetime, tier: str | None, intents: list[str]
+    ) -> int:
+        """Complaint tickets opened in the period with a customer message matching one of
+        ``intents``."""
+        if not intents:
+            return 0
+        source, where = self._opened(since, until, tier)
+        matching = (
+            exists()
+            .where(_MESSAGES.c.ticket_id == _TICKETS.c.id)
+            .where(_MESSAGES.c.direction == Direction.IN.value)
+            .where(_MESSAGES.c.intent.in_(intents))
+        )
+        stmt = (
+            select(func.count())
+            .select_from(source)
+            .where(*where, _TICKETS.c.kind == TicketKind.COMPLAINT.value, matching)
+        )
+        return int((await self.session.execute(stmt)).scalar_one())
 
     # -- tickets ------------------------------------------------------------------------
 
@@ -273,8 +315,9 @@ class ReportQueries:
         stmt = (
             select(
                 _TICKETS.c.id,
-                _TICKETS.c.kind,
-                _TIER,
+                # Plain strings: no enum object per row (this is the report's hot loop).
+                type_coerce(_TICKETS.c.kind, String()),
+                type_coerce(_TIER, String()),
                 _TICKETS.c.assignee_id,
                 _epoch(_TICKETS.c.created_at),
                 _epoch(_TICKETS.c.first_response_due),
@@ -290,33 +333,9 @@ class ReportQueries:
         )
         result = await self.session.stream(stmt)
         async for partition in result.partitions(_STREAM_CHUNK):
-            for r in partition:
-                yield TicketTiming(
-                    int(r[0]),
-                    str(r[1]),
-                    str(r[2]),
-                    None if r[3] is None else int(r[3]),
-                    int(r[4]),
-                    int(r[5]),
-                    int(r[6]),
-                    None if r[7] is None else int(r[7]),
-                    None if r[8] is None else int(r[8]),
-                    None if r[9] is None else int(r[9]),
-                    bool(r[10]),
-                )
-
-    async def resolved_count(self, since: datetime, until: datetime, tier: str | None) -> int:
-        """Tickets whose (current) resolution falls in the period."""
-        stmt = (
-            select(func.count())
-            .select_from(_TICKETS.join(_CUSTOMERS, _CUSTOMERS.c.id == _TICKETS.c.customer_id))
-            .where(
-                _TICKETS.c.resolved_at >= since,
-                _TICKETS.c.resolved_at < until,
-                *self._tier_filter(tier),
-            )
-        )
-        return int((await self.session.execute(stmt)).scalar_one())
+            for row in partition:
+                # The columns are already plain ints / strings / None (see above).
+                yield TicketTiming(*row)
 
     async def reopened_count(self, since: datetime, until: datetime, tier: str | None) -> int:
         """Distinct tickets reopened in the period (the audit trail's ``reopen`` events)."""
@@ -414,29 +433,18 @@ class ReportQueries:
 
     # -- trends -------------------------------------------------------------------------
 
-    async def complaint_trend(
+    async def writers_trend(
         self, since: datetime, until: datetime, tier: str | None, offset: int, size: int
-    ) -> tuple[list[TrendCount], list[TrendCount]]:
-        """Per bucket: complaint tickets opened, and customers who wrote."""
-        source, where = self._opened(since, until, tier)
-        bucket = _bucket(_TICKETS.c.created_at, offset, size)
-        complaints = (
-            select(bucket, func.count())
-            .select_from(source)
-            .where(*where, _TICKETS.c.kind == TicketKind.COMPLAINT.value)
+    ) -> list[TrendCount]:
+        """Per bucket: customers who wrote."""
+        bucket = _bucket(_MESSAGES.c.created_at, offset, size)
+        stmt = (
+            select(bucket, func.count(distinct(_MESSAGES.c.customer_id)))
+            .select_from(self._messages(tier))
+            .where(*self._inbound(since, until), *self._tier_filter(tier))
             .group_by(bucket)
         )
-        mbucket = _bucket(_MESSAGES.c.created_at, offset, size)
-        writers = (
-            select(mbucket, func.count(distinct(_MESSAGES.c.customer_id)))
-            .select_from(_MESSAGES.join(_CUSTOMERS, _CUSTOMERS.c.id == _MESSAGES.c.customer_id))
-            .where(*self._inbound(since, until), *self._tier_filter(tier))
-            .group_by(mbucket)
-        )
-        return (
-            [TrendCount(int(r[0]), (float(r[1]),)) for r in await self._rows(complaints)],
-            [TrendCount(int(r[0]), (float(r[1]),)) for r in await self._rows(writers)],
-        )
+        return [TrendCount(int(r[0]), (float(r[1]),)) for r in await self._rows(stmt)]
 
     async def csat_trend(
         self, since: datetime, until: datetime, tier: str | None, offset: int, size: int
@@ -471,7 +479,7 @@ class ReportQueries:
             .where(later.c.direction == Direction.IN.value)
             .where(later.c.content_type != ContentType.CALLBACK.value)
             .where(later.c.created_at > _TICKETS.c.resolved_at)
-            .where(_epoch(later.c.created_at) <= _epoch(_TICKETS.c.resolved_at) + window_seconds)
+            .where(later.c.created_at <= _PlusSeconds(_TICKETS.c.resolved_at, window_seconds))
             .where(or_(later.c.ticket_id.is_(None), later.c.ticket_id != _TICKETS.c.id))
         )
         stmt = (

@@ -181,3 +181,28 @@ def guard(
     if write:
         path = report.write_section("guard", markdown)
         console.print(f"wrote {path}")
+
+
+@app.command()
+def report(
+    tickets: int = typer.Option(100_000, "--tickets", help="Tickets in the reported period."),
+    write: bool = typer.Option(True, "--write/--no-write", help="Update BENCHMARKS.md."),
+) -> None:
+    """`carebot report` over a seeded SQLite database: wall time and peak RSS."""
+    bench = _benchmarks("report_bench")
+    report_writer = _benchmarks("report")
+    console = Console(stderr=True)
+    rows = bench.run_all(tickets, lambda m: console.print(f"[cyan]{m}[/]"))
+    markdown = bench.render_markdown(
+        rows,
+        "## Reports (`carebot bench report`)\n\n" + report_writer.machine_line() + "\n\n"
+        "A fresh SQLite database with the given number of tickets in the last 30 days and as "
+        "many in the 30 before (the comparison period), three customer messages and two "
+        "replies per ticket, staff events, CSAT on a quarter, and a campaign ledger over half "
+        "as many customers. Each row runs the real `carebot report` in a child process "
+        "(Python start-up and imports included) and reads its peak RSS.",
+    )
+    typer.echo(markdown)
+    if write and tickets == 100_000:
+        path = report_writer.write_section("report", markdown)
+        console.print(f"wrote {path}")

@@ -1,7 +1,7 @@
 """`carebot report`: the managers' report for a period, beside the period before it.
 
 Text table on stdout by default; ``--json`` prints the one JSON object (keys in README.md,
-"Reports").
+"Reports"); ``--html FILE`` writes the self-contained page with charts.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -73,7 +74,11 @@ def report(
     ),
     until: str | None = typer.Option(None, "--until", help="Last day, inclusive (default today)."),
     tier: str | None = typer.Option(None, "--tier", help="Only customers of this tier."),
+    html: Path | None = typer.Option(None, "--html", help="Write the HTML report to this file."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as one JSON object."),
+    language: str | None = typer.Option(
+        None, "--language", help="Of the HTML page: zh-Hans, zh-Hant or en (default: staff's)."
+    ),
 ) -> None:
     """Volume, complaints, tickets and SLA, staff, CSAT, loyalty and campaigns."""
     settings = settings_or_exit()
@@ -88,7 +93,16 @@ def report(
         fail(str(exc))
     inp = ReportInput(settings, period, now, tier=tier, intent_kinds=intent_kinds(settings))
     data = asyncio.run(collect(settings, inp))
+    if html is not None:
+        from care.reports.page import render_page  # matplotlib loads only when asked for
+        from care.reports.texts import load_texts
+
+        lang = language or settings.staff.language or settings.default_language
+        if lang not in ("zh-Hans", "zh-Hant", "en"):
+            fail(f"--language: zh-Hans, zh-Hant or en, not {lang!r}")
+        html.write_text(render_page(data, load_texts(settings, lang)), encoding="utf-8")
+        typer.secho(f"wrote {html}", err=True)
     if as_json:
         typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
-    else:
+    elif html is None:
         typer.echo(_table(data))

@@ -133,10 +133,19 @@ def _durations(minutes: list[float], scale: float) -> dict[str, Any]:
     }
 
 
+@dataclass(slots=True)
+class _Complaints:
+    """What the ticket pass learns about complaints: per tier, and when each was opened."""
+
+    by_tier: Counter[str] = field(default_factory=Counter)
+    opened_at: list[int] = field(default_factory=list)
+
+
 async def _tickets(
-    queries: ReportQueries, inp: ReportInput, period: Period
+    queries: ReportQueries, inp: ReportInput, period: Period, complaints: _Complaints
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """The tickets section and the per-staff rows, from one streamed pass."""
+    """The tickets section and the per-staff rows, from one streamed pass (which also
+    counts the complaints)."""
     since, until, tier = period.since, period.until, inp.tier
     as_of_dt = min(until, inp.now)
     as_of = int(as_of_dt.timestamp())
@@ -154,6 +163,9 @@ async def _tickets(
     staff_tickets: Counter[int] = Counter()
     staff_csat: defaultdict[int, list[int]] = defaultdict(list)
     for t in timings:
+        if t.kind == "complaint":
+            complaints.by_tier[t.tier] += 1
+            complaints.opened_at.append(t.created)
         fr_ok = _first_response_verdict(t, as_of)
         res_ok = _resolution_verdict(t, as_of)
         first.add(fr_ok)
@@ -180,7 +192,7 @@ async def _tickets(
         histogram[index] += 1
     section = {
         "opened": len(timings),
-        "resolved": await queries.resolved_count(since, until, tier),
+        "resolved": 0,  # from the CSAT pass (same tickets: resolved in the period)
         "reopened": await queries.reopened_count(since, until, tier),
         "sla_breached": breached,
         "first_response_breached": first_breached,
@@ -237,36 +249,34 @@ async def _volume(
     }, writers
 
 
-def _topic(intents: Counter[str], kinds: Mapping[str, str]) -> str:
-    """A complaint ticket's topic: the most frequent specific intent among its messages (what
-    it is about, e.g. ``faq.delivery_time``), else its complaint intent, else ``none``."""
-
-    def kind(intent: str) -> str:
-        return kinds.get(intent) or intent.split(".", 1)[0]
-
-    ranked = sorted(intents.items(), key=lambda kv: (-kv[1], kv[0]))
-    for intent, _ in ranked:
-        if kind(intent) not in COARSE_KINDS:
-            return intent
-    for intent, _ in ranked:
-        if kind(intent) == "complaint":
-            return intent
-    return ranked[0][0] if ranked else "none"
+def _specific(intent: str, kinds: Mapping[str, str]) -> bool:
+    """Whether an intent says what a complaint is about (``faq.delivery_time``,
+    ``complaint.quality``), not just what kind of message it was (``complaint``)."""
+    kind = kinds.get(intent) or intent.split(".", 1)[0]
+    if kind == "complaint":
+        return intent != "complaint"
+    return kind not in COARSE_KINDS
 
 
 async def _complaints(
-    queries: ReportQueries, inp: ReportInput, period: Period, writers: Mapping[str, int]
+    queries: ReportQueries,
+    inp: ReportInput,
+    period: Period,
+    writers: Mapping[str, int],
+    counted: _Complaints,
 ) -> dict[str, Any]:
-    by_tier = await queries.complaints_by_tier(period.since, period.until, inp.tier)
-    per_ticket: defaultdict[int, Counter[str]] = defaultdict(Counter)
-    for ticket_id, intent, count in await queries.complaint_ticket_intents(
-        period.since, period.until, inp.tier
-    ):
-        bucket = per_ticket[ticket_id]
-        if intent is not None:
-            bucket[intent] += count
-    topics = Counter(_topic(intents, inp.intent_kinds) for intents in per_ticket.values())
+    by_tier = counted.by_tier
+    rows = await queries.complaint_topics(period.since, period.until, inp.tier)
+    specific = sorted(
+        ((intent, n) for intent, n in rows if _specific(intent, inp.intent_kinds)),
+        key=lambda kv: (-kv[1], kv[0]),
+    )
     total = sum(by_tier.values())
+    with_topic = await queries.complaints_with_intents(
+        period.since, period.until, inp.tier, [intent for intent, _ in specific]
+    )
+    if total > with_topic:
+        specific = sorted([*specific, ("none", total - with_topic)], key=lambda kv: (-kv[1], kv[0]))
     tiers = [inp.tier] if inp.tier else list(TIERS)
     return {
         "complaints": total,
@@ -279,7 +289,7 @@ async def _complaints(
         },
         "top_topics": [
             {"topic": topic, "complaints": count, "share": _ratio(count, total)}
-            for topic, count in sorted(topics.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_TOPICS]
+            for topic, count in specific[:TOP_TOPICS]
         ],
     }
 
@@ -385,17 +395,21 @@ async def _campaigns(queries: ReportQueries, inp: ReportInput, period: Period) -
     }
 
 
-async def period_figures(session: Session, inp: ReportInput, period: Period) -> dict[str, Any]:
-    """Every figure of one period (the report's ``current`` or ``previous`` object)."""
+async def _period(
+    session: Session, inp: ReportInput, period: Period
+) -> tuple[dict[str, Any], _Complaints]:
     queries = ReportQueries(session)
     volume, writers = await _volume(queries, inp, period)
-    tickets, staff = await _tickets(queries, inp, period)
+    counted = _Complaints()
+    tickets, staff = await _tickets(queries, inp, period, counted)
+    csat = await _csat(queries, inp, period)
+    tickets["resolved"] = csat["resolved"]
     figures: dict[str, Any] = {
         "volume": volume,
-        "complaints": await _complaints(queries, inp, period, writers),
+        "complaints": await _complaints(queries, inp, period, writers, counted),
         "tickets": tickets,
         "staff": staff,
-        "csat": await _csat(queries, inp, period),
+        "csat": csat,
         "loyalty": await _loyalty(queries, inp, period),
         "campaigns": await _campaigns(queries, inp, period),
     }
@@ -407,6 +421,12 @@ async def period_figures(session: Session, inp: ReportInput, period: Period) -> 
         or tickets["resolved"]
         or figures["campaigns"]["totals"]["recipients"]
     )
+    return figures, counted
+
+
+async def period_figures(session: Session, inp: ReportInput, period: Period) -> dict[str, Any]:
+    """Every figure of one period (the report's ``current`` or ``previous`` object)."""
+    figures, _ = await _period(session, inp, period)
     return figures
 
 
@@ -418,30 +438,29 @@ def _bucket_size(days: int) -> tuple[str, int]:
     return "month", 30
 
 
-async def _trends(session: Session, inp: ReportInput) -> dict[str, Any]:
+async def _trends(session: Session, inp: ReportInput, complaints: _Complaints) -> dict[str, Any]:
     """Complaint rate and CSAT per day (week, 30 days for long periods) of the period."""
     queries = ReportQueries(session)
     period = inp.period
     unit, days = _bucket_size(period.days)
     size = days * 86400
-    offset = -int(period.since.timestamp())
-    complaints, writers = await queries.complaint_trend(
-        period.since, period.until, inp.tier, offset, size
-    )
+    start = int(period.since.timestamp())
+    offset = -start
+    writers = await queries.writers_trend(period.since, period.until, inp.tier, offset, size)
     csat = await queries.csat_trend(period.since, period.until, inp.tier, offset, size)
-    complaint_by = {c.bucket: c.values[0] for c in complaints}
+    complaint_by = Counter((moment - start) // size for moment in complaints.opened_at)
     writers_by = {c.bucket: c.values[0] for c in writers}
     csat_by = {c.bucket: c.values for c in csat}
     count = math.ceil(period.days / days)
     points = []
     for index in range(count):
-        start = (period.since + timedelta(days=index * days)).astimezone(period.zone).date()
+        first = (period.since + timedelta(days=index * days)).astimezone(period.zone).date()
         n_complaints = int(complaint_by.get(index, 0))
         n_writers = int(writers_by.get(index, 0))
         rated, points_sum = csat_by.get(index, (0.0, 0.0))
         points.append(
             {
-                "start": start.isoformat(),
+                "start": first.isoformat(),
                 "complaints": n_complaints,
                 "customers": n_writers,
                 "complaint_rate": _ratio(n_complaints, n_writers),
@@ -474,6 +493,7 @@ async def build_report(session: Session, inp: ReportInput) -> dict[str, Any]:
             "until": p.until.isoformat(),
         }
 
+    current, complaints = await _period(session, inp, period)
     return {
         "report_version": 1,
         "generated_at": inp.now.astimezone(UTC).isoformat(timespec="seconds"),
@@ -482,7 +502,7 @@ async def build_report(session: Session, inp: ReportInput) -> dict[str, Any]:
         "period": describe(period),
         "previous_period": describe(previous),
         "sla_first_response_minutes": _sla_minutes(inp.settings),
-        "current": await period_figures(session, inp, period),
+        "current": current,
         "previous": await period_figures(session, inp, previous),
-        "trends": await _trends(session, inp),
+        "trends": await _trends(session, inp, complaints),
     }

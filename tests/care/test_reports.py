@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import re
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,7 @@ from typer.testing import CliRunner
 from care.desk.business_hours import BusinessCalendar
 from care.reports import BusinessClock, ReportInput, build_report, parse_period
 from care.runtime.settings import BusinessHours, Settings, load_settings
+from scripts._lint import SAMPLE_VALUES  # the lint's realistic values, every variable
 from storage import (
     Campaign,
     CampaignStatus,
@@ -299,10 +301,11 @@ async def test_every_figure_of_the_seeded_period(seeded: Settings) -> None:
         "rate": 0.75,
         "by_tier": {"gold": 1, "silver": 1, "regular": 1},
         "per_1000_contacts_by_tier": {"gold": 1000.0, "silver": 1000.0, "regular": 500.0},
+        # T1's messages mention faq.delivery_time; T2 only says "complaint" and T4 matched
+        # nothing: two complaints without a specific topic.
         "top_topics": [
-            {"topic": "complaint", "complaints": 1, "share": 0.3333},
+            {"topic": "none", "complaints": 2, "share": 0.6667},
             {"topic": "faq.delivery_time", "complaints": 1, "share": 0.3333},
-            {"topic": "none", "complaints": 1, "share": 0.3333},
         ],
     }
     assert cur["tickets"] == {
@@ -512,3 +515,64 @@ async def test_read_session_lets_the_bot_write_meanwhile(tmp_path: Path) -> None
     finally:
         await writer.dispose()
         await database.dispose()
+
+
+def _texts(settings: Settings, language: str) -> Any:
+    from care.reports.texts import load_texts
+
+    return load_texts(settings, language)
+
+
+async def test_html_page_is_self_contained_with_five_charts(seeded: Settings) -> None:
+    # One language is enough here (drawing is slow): Traditional, the derived one; the
+    # glyph test below covers every language's words.
+    language = "zh-Hant"
+    from care.reports.page import render_page
+
+    report = await _report(seeded)
+    page = render_page(report, _texts(seeded, language))
+    assert page.count("<svg") == 5
+    assert page.count("<figure") == 5
+    # Nothing to fetch: no script, stylesheet link, image source or web font.
+    for needle in ("<script", "<link", "src=", "@import"):
+        assert needle not in page
+    # Only references inside the page: SVG clip paths and the embedded font subset.
+    assert not re.search(r"url\((?!#|data:font/woff;base64,)", page)
+    assert "@font-face" in page
+    assert "@media print" in page and "size: A4" in page
+    assert "客戶關懷報告" in page
+    assert "回复很快" in page  # the CSAT comments are on it
+    assert "立冬问候" in page  # and the campaign
+
+
+async def test_html_page_of_an_empty_database_says_no_data(report_settings: Settings) -> None:
+    from care.reports.page import render_page
+
+    page = render_page(await _report(report_settings), _texts(report_settings, "en"))
+    assert page.count("<svg") == 5
+    assert "no data" in page
+
+
+def test_every_report_label_has_glyphs_in_the_bundled_font(report_settings: Settings) -> None:
+    """No tofu: each character of every report text, in each language, exists in the CJK
+    font the charts use (registered from the installed package, not the system)."""
+    from matplotlib import font_manager
+    from matplotlib.ft2font import FT2Font
+
+    from care.reports.charts import font_family
+
+    for language in ("zh-Hans", "zh-Hant", "en"):
+        family = font_family(language)
+        path = font_manager.findfont(
+            font_manager.FontProperties(family=family[0]), fallback_to_default=False
+        )
+        assert path.endswith("NotoSansCJK-Regular.ttc")
+        font = FT2Font(path)
+        texts = _texts(report_settings, language)
+        library = texts.renderer.library
+        ids = [s for s in library.scripts if s.startswith("report.")]
+        assert len(ids) > 50
+        for script_id in ids:
+            text = texts.plain(script_id, SAMPLE_VALUES[language])
+            missing = {c for c in text if not c.isspace() and font.get_char_index(ord(c)) == 0}
+            assert not missing, (language, script_id, missing)
