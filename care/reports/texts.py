@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from care.settings import Settings
+from care.runtime.settings import Settings
 from intents import normalize
 from scripts import Guard, Renderer, ScriptLibrary
 
