@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
@@ -475,11 +476,15 @@ def test_business_clock_agrees_with_the_calendar() -> None:
     start = datetime(2026, 10, 1, tzinfo=UTC)
     clock = BusinessClock(calendar, start, start + timedelta(days=90))
     rng = random.Random(7)
+    pairs = []
     for _ in range(300):
         a = start + timedelta(minutes=rng.randrange(60 * 24 * 60))
         b = a + timedelta(minutes=rng.randrange(60 * 24 * 20))
         expected = calendar.elapsed(a, b).total_seconds()
         assert clock.elapsed(a.timestamp(), b.timestamp()) == pytest.approx(expected)
+        pairs.append((a.timestamp(), b.timestamp(), expected))
+    starts, ends, expected_all = (np.array(column) for column in zip(*pairs, strict=True))
+    assert clock.elapsed_many(starts, ends) == pytest.approx(expected_all)
 
 
 def test_cli_json(seeded: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
