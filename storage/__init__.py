@@ -49,9 +49,11 @@ from storage.models import (
 )
 from storage.ops_models import LeaderTerm, ProcessedUpdate
 from storage.ops_repos import LeaderTermRepo, UpdateLedgerRepo
+from storage.report_models import ReportDigest
 from storage.report_queries import (
     CampaignCount,
     CommentRow,
+    DigestLedger,
     ReportQueries,
     TicketTiming,
     TrendCount,
@@ -82,6 +84,7 @@ __all__ = [
     "DeliveryRepo",
     "DeliveryResult",
     "DeliveryStatus",
+    "DigestLedger",
     "Direction",
     "LeaderTerm",
     "LeaderTermRepo",
@@ -92,6 +95,7 @@ __all__ = [
     "Priority",
     "ProcessedUpdate",
     "ProfileRepo",
+    "ReportDigest",
     "ReportQueries",
     "Session",
     "StaffRepo",

@@ -29,6 +29,7 @@ from sqlalchemy import (
     select,
     type_coerce,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ColumnElement
@@ -36,11 +37,13 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from storage.care_models import Campaign, CareTask, CareTaskStatus, Delivery, DeliveryStatus
 from storage.models import ContentType, Customer, Direction, MessageLog, Ticket, TicketKind
+from storage.report_models import ReportDigest
 from storage.staff_models import TicketEvent, TicketEventKind
 
 __all__ = [
     "CampaignCount",
     "CommentRow",
+    "DigestLedger",
     "ReportQueries",
     "TicketTiming",
     "TrendCount",
@@ -648,3 +651,23 @@ class ReportQueries:
         )
         row = (await self.session.execute(stmt)).one()
         return int(row[0]), int(row[1])
+
+
+class DigestLedger:
+    """The weekly digests already sent; the one write reports make."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def claim(self, week: str, now: datetime) -> bool:
+        """Record ``week``'s digest as sent; False when it already was (by anyone)."""
+        dialect = self.session.get_bind().dialect.name
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        table: Any = ReportDigest.__table__  # type: ignore[attr-defined]
+        stmt = (
+            insert(table)
+            .values(week=week, sent_at=now)
+            .on_conflict_do_nothing(index_elements=["week"])
+            .returning(table.c.week)
+        )
+        return (await self.session.execute(stmt)).first() is not None

@@ -112,8 +112,10 @@ _SUBS = {"care.desk", "care.outreach", "care.runtime", "care.cli"}
 
 # room -> rooms it must never import (the modules at care/'s root are shared vocabulary)
 ROOM_FORBIDDEN = {
-    "care.desk": {"care.outreach", "care.cli"},
-    "care.outreach": {"care.desk", "care.cli"},
+    "care.desk": {"care.outreach", "care.reports", "care.cli"},
+    "care.outreach": {"care.desk", "care.reports", "care.cli"},
+    # Reports read across desk and outreach; nothing below them reads reports.
+    "care.reports": {"care.cli"},
     "care.runtime": {"care.desk", "care.outreach", "care.cli"},
     "care.replies": _SUBS,
     "care.salutation": _SUBS,

@@ -6,7 +6,7 @@ from aiogram import Router
 
 from bot.filters import InPrivateChat
 from bot.middlewares.flood import FloodMiddleware
-from bot.routers import admin, csat, customer, optout, staff
+from bot.routers import admin, csat, customer, optout, reports, staff
 from bot.staff.auth import InStaffChat
 
 __all__ = ["build_root_router"]
@@ -15,12 +15,14 @@ __all__ = ["build_root_router"]
 def build_root_router() -> Router:
     """Customers talk to the bot in private chats; staff routers join in their group."""
     root = Router(name="carebot")
-    # Managers' campaign console (/campaigns, adm:* buttons) in private chats, before the
+    # Managers' campaign console (/campaigns, adm:* buttons) and reports (/report, rpt:*)
+    # in private chats, before the
     # customer catch-all; ADMIN_IDS is checked by care.outreach.admin on every action.
     console = Router(name="admin-console")
     console.message.filter(InPrivateChat())
     console.callback_query.filter(InPrivateChat())
     console.include_router(admin.create_router())
+    console.include_router(reports.create_router())  # /report, ADMIN_IDS checked in care
     root.include_router(console)
     customers = Router(name="customers")
     customers.message.filter(InPrivateChat())

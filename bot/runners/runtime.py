@@ -21,10 +21,12 @@ from aiogram import Bot
 from bot.admin_progress import telegram_edit
 from bot.broadcast import telegram_send
 from bot.inflight import CareDispatcher
+from bot.routers.reports import send_card
 from bot.staff.gateway import StaffGateway
 from care.outreach.admin import progress_card_factory
 from care.outreach.scheduler import CareScheduler
 from care.outreach.tasks import post_care_tasks
+from care.reports.telegram import WeeklyDigest
 from care.runtime.housekeeping import start_housekeeping
 from care.runtime.leadership import LeaderLock, StopFn, build_leader_lock, run_as_leader
 from care.runtime.metrics import counting_send
@@ -41,6 +43,8 @@ DRAIN_SECONDS = 30.0
 #: How often resolved tickets past `staff.close_resolved_after_days` are closed (days-scale
 #: work: a ten-minute lag is invisible, and the query is one indexed scan).
 CLOSER_SECONDS = 600.0
+#: How often the leader looks whether the weekly digest is due (it is sent once a week).
+DIGEST_CHECK_SECONDS = 60.0
 
 
 async def start_leader_duties(
@@ -60,6 +64,9 @@ async def start_leader_duties(
     stop_closer = start_periodic(
         "ticket-closer", CLOSER_SECONDS, lambda: gateway.run_ticket_closer(bot)
     )
+    # The weekly digest: checked every minute, claimed per ISO week in the database.
+    digest = WeeklyDigest(services, send_card(bot))
+    stop_digest = start_periodic("weekly-digest", DIGEST_CHECK_SECONDS, digest.run_if_due)
     plain = telegram_send(bot)
     # Customers' greetings count as campaign messages sent/failed; the staff group's call
     # tasks (posted before a run) are not campaign messages and go out uncounted.
@@ -89,6 +96,7 @@ async def start_leader_duties(
                 log.exception("the care scheduler failed to stop cleanly")
         await stop_sla()
         await stop_closer()
+        await stop_digest()
         await stop_housekeeping()
 
     return stop

@@ -15,19 +15,12 @@ from typing import Any
 import typer
 
 from care.cli.common import fail, settings_or_exit
-from care.reports import PeriodError, ReportInput, build_report, parse_period
-from care.reports.figures import TIERS
+from care.reports.figures import TIERS, ReportInput, build_report, intent_kinds
+from care.reports.period import PeriodError, parse_period
 from care.runtime.settings import Settings
-from intents import load_catalog
 from storage import Database
 
-__all__ = ["collect", "intent_kinds", "report"]
-
-
-def intent_kinds(settings: Settings) -> dict[str, str]:
-    """Intent id -> catalog kind, from the catalog files (no model is built)."""
-    specs, _problems = load_catalog(settings.intents_dirs)
-    return {spec.id: spec.kind for spec in specs}
+__all__ = ["collect", "report"]
 
 
 async def collect(settings: Settings, inp: ReportInput) -> dict[str, Any]:

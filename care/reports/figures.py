@@ -25,6 +25,7 @@ from care.desk.business_hours import BusinessCalendar
 from care.reports.clock import BusinessClock
 from care.reports.period import Period
 from care.runtime.settings import Settings
+from intents import load_catalog
 from storage import ReportQueries, Session, TicketTiming
 
 __all__ = [
@@ -35,6 +36,7 @@ __all__ = [
     "Section",
     "build_report",
     "intent_bucket",
+    "intent_kinds",
     "period_figures",
 ]
 
@@ -67,6 +69,12 @@ class ReportInput:
     #: intent id -> catalog kind (``intents.load_catalog``); unknown ids are guessed by prefix.
     intent_kinds: Mapping[str, str] = field(default_factory=dict)
     sections: Mapping[str, Section] = field(default_factory=dict)
+
+
+def intent_kinds(settings: Settings) -> dict[str, str]:
+    """Intent id -> catalog kind, read from the catalog files (no model is built)."""
+    specs, _problems = load_catalog(settings.intents_dirs)
+    return {spec.id: spec.kind for spec in specs}
 
 
 def intent_bucket(intent: str | None, kinds: Mapping[str, str]) -> str:

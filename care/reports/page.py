@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import html
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import datetime
 from html import escape
 from typing import Any
@@ -147,8 +147,10 @@ class _Page:
         return f"<table><tr>{head}</tr>{''.join(body)}</table>"
 
 
-def build_charts(report: Mapping[str, Any], texts: ReportTexts) -> dict[str, charts.Chart]:
-    """The five charts of the page, labelled in the texts' language."""
+def build_charts(
+    report: Mapping[str, Any], texts: ReportTexts, only: Collection[str] | None = None
+) -> dict[str, charts.Chart]:
+    """The five charts of the page (or ``only`` some), labelled in the texts' language."""
     lang, no_data = texts.language, texts.plain("report.no_data")
     points = report["trends"]["points"]
     labels = [p["start"][5:] for p in points]  # MM-DD
@@ -171,22 +173,22 @@ def build_charts(report: Mapping[str, Any], texts: ReportTexts) -> dict[str, cha
                 groups.append(f"{campaign['name'][:18]} · {texts.tier(tier)}")
                 values.append([counts[o] for o in _OUTCOMES if o != "deferred"])
     outcomes = [texts.plain(f"report.outcome.{o}") for o in _OUTCOMES if o != "deferred"]
-    return {
-        "csat_trend": charts.csat_trend(
+    draw: dict[str, Callable[[], charts.Chart]] = {
+        "csat_trend": lambda: charts.csat_trend(
             lang,
             texts.plain("report.chart.csat_trend"),
             labels,
             [p["csat_average"] for p in points],
             no_data,
         ),
-        "complaint_trend": charts.complaint_trend(
+        "complaint_trend": lambda: charts.complaint_trend(
             lang,
             texts.plain("report.chart.complaint_trend"),
             labels,
             [p["complaint_rate"] for p in points],
             no_data,
         ),
-        "frt": charts.frt_histogram(
+        "frt": lambda: charts.frt_histogram(
             lang,
             texts.plain("report.chart.frt"),
             histogram["bins_minutes"],
@@ -194,17 +196,18 @@ def build_charts(report: Mapping[str, Any], texts: ReportTexts) -> dict[str, cha
             sla,
             no_data,
         ),
-        "intents": charts.intents_mix(
+        "intents": lambda: charts.intents_mix(
             lang,
             texts.plain("report.chart.intents"),
             [texts.plain(f"report.intent.{b}") for b in INTENT_BUCKETS],
             [current["volume"]["intents"][b] for b in INTENT_BUCKETS],
             no_data,
         ),
-        "funnel": charts.funnel(
+        "funnel": lambda: charts.funnel(
             lang, texts.plain("report.chart.funnel"), groups, outcomes, values, no_data
         ),
     }
+    return {name: make() for name, make in draw.items() if only is None or name in only}
 
 
 def _visible_text(markup: str) -> str:

@@ -25,6 +25,7 @@ from pydantic_settings import (
 
 from care.desk.config import StaffSettings, split_ids
 from care.outreach.config import CareSettings
+from care.reports.config import ReportSettings
 
 __all__ = [
     "BUNDLED_INTENTS_DIR",
@@ -149,6 +150,7 @@ class Settings(BaseSettings):
     # Every Redis key starts with this (several bots or test runs can share one server).
     redis_prefix: str = Field(default="carebot", min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
     staff: StaffSettings = Field(default_factory=StaffSettings)
+    reports: ReportSettings = Field(default_factory=ReportSettings)
 
     @field_validator("admin_ids", mode="before")
     @classmethod

@@ -18,6 +18,8 @@ import pytest
         "care.runtime.settings",
         "care.reports.period",
         "care.reports.figures",
+        "care.reports.config",
+        "care.reports.texts",
     ],
 )
 def test_docstring_examples(name: str) -> None:

@@ -40,7 +40,9 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from care.desk.business_hours import BusinessCalendar
-from care.reports import BusinessClock, ReportInput, build_report, parse_period
+from care.reports.clock import BusinessClock
+from care.reports.figures import ReportInput, build_report
+from care.reports.period import parse_period
 from care.runtime.settings import BusinessHours, Settings, load_settings
 from scripts._lint import SAMPLE_VALUES  # the lint's realistic values, every variable
 from storage import (
