@@ -252,15 +252,17 @@ class ReportQueries:
 
     # -- complaints ---------------------------------------------------------------------
 
-    def _opened(self, since: datetime, until: datetime, tier: str | None) -> Any:
+    def _tickets_in(
+        self, column: Any, since: datetime, until: datetime, tier: str | None
+    ) -> tuple[Any, list[ColumnElement[bool]]]:
+        """Tickets joined to their customers, and the filter: ``column`` in the period."""
         return (
             _TICKETS.join(_CUSTOMERS, _CUSTOMERS.c.id == _TICKETS.c.customer_id),
-            [
-                _TICKETS.c.created_at >= since,
-                _TICKETS.c.created_at < until,
-                *self._tier_filter(tier),
-            ],
+            [column >= since, column < until, *self._tier_filter(tier)],
         )
+
+    def _opened(self, since: datetime, until: datetime, tier: str | None) -> Any:
+        return self._tickets_in(_TICKETS.c.created_at, since, until, tier)
 
     async def complaint_topics(
         self, since: datetime, until: datetime, tier: str | None
@@ -376,14 +378,7 @@ class ReportQueries:
     # -- satisfaction -------------------------------------------------------------------
 
     def _resolved_in(self, since: datetime, until: datetime, tier: str | None) -> Any:
-        return (
-            _TICKETS.join(_CUSTOMERS, _CUSTOMERS.c.id == _TICKETS.c.customer_id),
-            [
-                _TICKETS.c.resolved_at >= since,
-                _TICKETS.c.resolved_at < until,
-                *self._tier_filter(tier),
-            ],
-        )
+        return self._tickets_in(_TICKETS.c.resolved_at, since, until, tier)
 
     async def csat_by_tier(
         self, since: datetime, until: datetime, tier: str | None

@@ -159,6 +159,26 @@ def _no_data(axes: Any, text: str, language: str) -> None:
     axes.set_yticks([])
 
 
+def _trend(
+    language: str,
+    title: str,
+    labels: Sequence[str],
+    values: Sequence[float | None],
+    no_data: str,
+    color: str,
+) -> tuple[Chart, Any]:
+    """A line over the buckets, with gaps where a bucket has no value."""
+    figure, axes = _figure(language, title)
+    points = [(i, v) for i, v in enumerate(values) if v is not None]
+    if not points:
+        _no_data(axes, no_data, language)
+        return Chart(title, figure), None
+    axes.plot([i for i, _ in points], [v for _, v in points], marker="o", color=color)
+    _ticks(axes, labels)
+    _style(axes, language)
+    return Chart(title, figure), axes
+
+
 def csat_trend(
     language: str,
     title: str,
@@ -167,16 +187,10 @@ def csat_trend(
     no_data: str,
 ) -> Chart:
     """CSAT average per bucket (1-5), gaps where nobody rated."""
-    figure, axes = _figure(language, title)
-    points = [(i, v) for i, v in enumerate(averages) if v is not None]
-    if not points:
-        _no_data(axes, no_data, language)
-        return Chart(title, figure)
-    axes.plot([i for i, _ in points], [v for _, v in points], marker="o", color=_COLORS[0])
-    axes.set_ylim(1, 5.2)
-    _ticks(axes, labels)
-    _style(axes, language)
-    return Chart(title, figure)
+    chart, axes = _trend(language, title, labels, averages, no_data, _COLORS[0])
+    if axes is not None:
+        axes.set_ylim(1, 5.2)
+    return chart
 
 
 def complaint_trend(
@@ -187,17 +201,12 @@ def complaint_trend(
     no_data: str,
 ) -> Chart:
     """Complaint rate (complaints / customers who wrote) per bucket, as percent."""
-    figure, axes = _figure(language, title)
-    points = [(i, 100 * v) for i, v in enumerate(rates) if v is not None]
-    if not points:
-        _no_data(axes, no_data, language)
-        return Chart(title, figure)
-    axes.plot([i for i, _ in points], [v for _, v in points], marker="o", color=_COLORS[3])
-    axes.yaxis.set_major_formatter("{x:.0f}%")
-    axes.set_ylim(bottom=0)
-    _ticks(axes, labels)
-    _style(axes, language)
-    return Chart(title, figure)
+    percent = [None if rate is None else 100 * rate for rate in rates]
+    chart, axes = _trend(language, title, labels, percent, no_data, _COLORS[3])
+    if axes is not None:
+        axes.yaxis.set_major_formatter("{x:.0f}%")
+        axes.set_ylim(bottom=0)
+    return chart
 
 
 def _ticks(axes: Any, labels: Sequence[str]) -> None:
