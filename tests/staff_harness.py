@@ -21,6 +21,7 @@ from tests.conftest import FakeClock
 from tests.fakes import FakeBotAPI
 from tests.fakes.bot_api import Call
 from tests.fakes.updates import staff_group_update, text_update
+from tests.progress import finish, wait_until
 
 TOKEN = "42:TEST"
 STAFF_CHAT = -1001234567890
@@ -65,14 +66,22 @@ class StaffEnv:
         return [c for c in self.api.calls_of(method) if c.params.get("chat_id") == chat_id and c.ok]
 
     async def settle(self, timeout: float = 5.0) -> None:
-        """Let in-flight updates finish and the staff outbox empty."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while self.api.pending_updates or self.dispatcher["inflight"].active:
-            if loop.time() > deadline:
-                raise TimeoutError("updates still pending")
-            await asyncio.sleep(0.02)
-        assert await self.gateway.outbox.drain(timeout)
+        """Let in-flight updates finish and the staff outbox empty.
+
+        ``timeout`` is a stall window (tests/progress.py): slow is fine, stuck is not.
+        """
+        await wait_until(
+            lambda: not (self.api.pending_updates or self.dispatcher["inflight"].active),
+            "updates still pending",
+            value=lambda: (len(self.api.pending_updates), len(self.api.calls)),
+            stall=timeout,
+        )
+        await wait_until(
+            lambda: self.gateway.outbox.drain(0.05),
+            "staff outbox still has posts",
+            value=lambda: len(self.api.calls),
+            stall=timeout,
+        )
 
     async def ticket(self, customer: int = CUSTOMER) -> Ticket:
         async with self.services.database.session() as session:
@@ -133,8 +142,9 @@ async def staff_env(
         finally:
             with contextlib.suppress(RuntimeError):
                 await dispatcher.stop_polling()
-            await asyncio.wait_for(polling, timeout=10)
-            assert await dispatcher["inflight"].drain(5)  # handlers still committing
+            await finish(polling, "polling to stop")
+            # handlers still committing
+            await wait_until(lambda: dispatcher["inflight"].drain(0.05), "in-flight updates")
             await env.gateway.aclose(timeout=5)
             await services.aclose()
             await bot.session.close()

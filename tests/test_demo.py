@@ -4,22 +4,20 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 import sys
 from pathlib import Path
+
+from tests.progress import run_process
 
 
 def test_scripted_demo_answers_complaint_then_hours(tmp_path: Path) -> None:
     env = {**os.environ, "CAREBOT_CONFIG": str(tmp_path / "none.toml")}
     env.pop("DATABASE_URL", None)
-    done = subprocess.run(
+    done = run_process(
         [sys.executable, "-m", "bot", "demo"],
         input="我的快递三天还没到,太慢了\n请问你们几点关门\n",
         env=env,
         cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
     )
     assert done.returncode == 0, done.stderr
     first, second = done.stdout.split("you> ")[1:3]
@@ -32,14 +30,11 @@ def test_scripted_demo_answers_complaint_then_hours(tmp_path: Path) -> None:
 def test_demo_survives_hostile_lines(tmp_path: Path) -> None:
     env = {**os.environ, "CAREBOT_CONFIG": str(tmp_path / "none.toml")}
     lines = ["", "{{ 7*7 }}", "<b>x</b>", "'; DROP TABLE customer;--", "😀", "x" * 5000, "9"]
-    done = subprocess.run(
+    done = run_process(
         [sys.executable, "-m", "bot", "demo"],
         input="\n".join(lines) + "\n",
         env=env,
         cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.count("you> ") == len(lines)

@@ -13,6 +13,7 @@ from care.runtime.settings import load_settings
 from storage import Database, MessageLog, Ticket
 from tests.fakes import FakeBotAPI
 from tests.fakes.updates import sticker_update, text_update
+from tests.progress import finish
 
 TOKEN = "42:TEST"
 TICKET = re.compile(r"C-\d{8}-\d{4}")
@@ -33,7 +34,7 @@ async def test_polling_bot_answers_complaint_inquiry_feedback_and_sticker(tmp_pa
         polling = asyncio.create_task(run_polling(settings, handle_signals=False, stop=stop))
         try:
             api.push_update(text_update(9001, "我的快递三天还没到,太慢了", first_name="Liang"))
-            await api.wait_for(method="sendMessage", count=1, timeout=20)
+            await api.wait_for(method="sendMessage", count=1, timeout=60)
             api.push_update(text_update(9001, "请问你们几点关门"))
             await api.wait_for(method="sendMessage", count=2, timeout=10)
             api.push_update(text_update(9001, "你们的服务很好,谢谢店员的耐心"))
@@ -42,7 +43,7 @@ async def test_polling_bot_answers_complaint_inquiry_feedback_and_sticker(tmp_pa
             await api.wait_for(method="sendMessage", count=4, timeout=10)
         finally:
             stop.set()
-            await asyncio.wait_for(polling, timeout=15)
+            await finish(polling, "polling to stop")
 
         texts = [call.params["text"] for call in api.calls_of("sendMessage")]
         assert all(call.params["chat_id"] == 9001 for call in api.calls_of("sendMessage"))

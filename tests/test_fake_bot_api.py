@@ -30,6 +30,7 @@ from aiogram.types import (
 )
 
 from tests.fakes import FakeBotAPI, parse_html, updates
+from tests.progress import finish
 
 TOKEN = "42:TEST"
 STAFF_CHAT = -1001234567890
@@ -181,7 +182,7 @@ async def test_long_poll_returns_early_on_push_and_never_hangs(api: FakeBotAPI, 
     poll = asyncio.create_task(bot.get_updates(timeout=30))
     await asyncio.sleep(0.05)
     api.push_update(updates.text_update(5, "hi"))
-    got = await asyncio.wait_for(poll, timeout=2)
+    got = await finish(poll, "the long poll to return")
     assert len(got) == 1
 
 
@@ -408,8 +409,8 @@ async def test_dispatcher_polls_the_fake_end_to_end(api: FakeBotAPI) -> None:
         calls = await api.wait_for(method="sendMessage", count=1, timeout=5)
         assert calls[0].params == {"chat_id": 5, "text": "echo: 你好"}
     finally:
-        await asyncio.wait_for(dp.stop_polling(), timeout=5)
-        await asyncio.wait_for(polling, timeout=5)
+        await finish(dp.stop_polling(), "stop_polling")
+        await finish(polling, "polling to stop")
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,6 @@ intervals (tens of milliseconds) and bounded polls for what must happen.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -26,6 +25,7 @@ from storage import Ticket
 from tests.conftest import FakeClock
 from tests.fakes import FakeBotAPI
 from tests.fakes.updates import text_update
+from tests.progress import finish, wait_until
 from tests.services_fixtures import fresh_postgres_url
 
 TOKEN = "42:TEST"
@@ -51,13 +51,8 @@ async def shared_database(request: pytest.FixtureRequest, tmp_path: Path) -> Asy
             yield url
 
 
-async def _until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not condition():
-        if loop.time() > deadline:
-            raise TimeoutError("condition not reached")
-        await asyncio.sleep(0.01)
+async def _until(condition: Callable[[], bool]) -> None:
+    await wait_until(condition, "condition not reached", interval=0.01)
 
 
 async def _complaint(services: Services, telegram_id: int) -> Ticket:
@@ -147,7 +142,7 @@ async def test_webhook_shutdown_drains_the_staff_queue(tmp_path: Path) -> None:
         worker = WebhookWorker(settings, leader=False)
         port = await worker.start("127.0.0.1", 0)
         try:
-            await asyncio.wait_for(worker.prepared.wait(), 20)
+            await finish(worker.prepared.wait(), "worker ready")
             outbox = worker.runtime.gateway.outbox
             outbox.bucket.spend(outbox.bucket.available)  # the staff group's budget is spent
             # Queued in the fake too, only so that it knows the message copyMessage will name.
@@ -165,7 +160,7 @@ async def test_webhook_shutdown_drains_the_staff_queue(tmp_path: Path) -> None:
             assert api.calls_of("createForumTopic")
             assert outbox.pending == 1 and api.calls_of("copyMessage") == []
         finally:
-            await asyncio.wait_for(worker.stop(), 20)
+            await finish(worker.stop(), "worker stop")
         [copy] = api.calls_of("copyMessage")
         assert copy.ok and copy.params["chat_id"] == STAFF_CHAT, "queued post went out on stop"
 

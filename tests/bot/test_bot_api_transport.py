@@ -3,7 +3,6 @@ same outcome mapping as the aiogram-based `bot.broadcast.telegram_send`."""
 
 from __future__ import annotations
 
-import subprocess
 import sys
 
 import pytest
@@ -21,6 +20,7 @@ from care.outreach.sender import (
 from care.replies import Button
 from tests.bot.conftest import TOKEN, Send
 from tests.fakes.bot_api import FakeBotAPI
+from tests.progress import run_process
 
 GREETING = OutgoingMessage(
     1001, "<b>梁小姐</b>，新春快乐！", (Button("不再接收节日问候", "optout:holiday"),), paid=True
@@ -100,7 +100,5 @@ def test_campaign_send_path_does_not_import_aiogram_or_the_intent_model() -> Non
         "heavy = [m for m in ('aiogram', 'sklearn', 'scipy') if m in sys.modules]\n"
         "print(','.join(heavy))\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
-    )
+    out = run_process([sys.executable, "-c", code], check=True)
     assert out.stdout.strip() == ""

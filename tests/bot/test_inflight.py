@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from tests.bot.chat import Chat
+from tests.progress import wait_until
 
 
 async def test_an_update_waiting_for_its_chats_turn_is_in_flight(chat: Chat) -> None:
@@ -13,9 +14,8 @@ async def test_an_update_waiting_for_its_chats_turn_is_in_flight(chat: Chat) -> 
     # The chat's previous message is still being handled: it holds the chat's lock.
     async with dispatcher.fsm.events_isolation.lock(key):
         waiting = asyncio.create_task(chat.say("营业时间是几点"))
-        await asyncio.sleep(0.05)
+        await wait_until(lambda: dispatcher.inflight.active == 1, "the update to be counted")
         assert not waiting.done()
-        assert dispatcher.inflight.active == 1
         assert not await dispatcher.inflight.drain(0.05)  # shutdown would wait for it
     replies = await waiting
     assert replies and "10:00" in replies[0].text

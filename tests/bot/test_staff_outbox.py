@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Sequence
 
 from bot.staff.outbox import OutboxJob, StaffOutbox, TokenBucket
+from tests.progress import wait_until
 
 
 class _Clock:
@@ -27,7 +28,7 @@ async def test_bursts_merge_while_the_budget_is_spent() -> None:
 
     for i in range(2):  # spaced out, within budget: sent one by one, at once
         outbox.put(OutboxJob(run=run, merge_key=10, merge_text=f"m{i}"))
-        await asyncio.sleep(0.02)
+        await wait_until(lambda i=i: len(sent) == i + 1, f"post m{i}")
     assert sent == [["m0"], ["m1"]]
     for i in range(2, 6):  # a burst with the budget spent: it waits...
         outbox.put(OutboxJob(run=run, merge_key=10, merge_text=f"m{i}"))
@@ -35,7 +36,7 @@ async def test_bursts_merge_while_the_budget_is_spent() -> None:
     await asyncio.sleep(0.05)
     assert sent == [["m0"], ["m1"]]
     clock.now = 60.0  # ...until the budget is back, then goes out as one message
-    assert await outbox.drain(2.0)
+    await wait_until(lambda: outbox.drain(0.05), "the outbox to drain")
     assert sent == [["m0"], ["m1"], ["m2", "m3", "m4", "m5"], [None]]
     await outbox.aclose()
 
@@ -52,6 +53,6 @@ async def test_a_failing_job_does_not_stop_the_outbox() -> None:
 
     outbox.put(OutboxJob(run=boom))
     outbox.put(OutboxJob(run=ok))
-    assert await outbox.drain(2.0)
+    await wait_until(lambda: outbox.drain(0.05), "the outbox to drain")
     assert done == [1]
     await outbox.aclose()

@@ -22,11 +22,12 @@ from care.runtime.settings import Settings, load_settings
 from storage import Database, MessageLog, ProcessedUpdate
 from tests.fakes import FakeBotAPI
 from tests.fakes.updates import callback_update, text_update
+from tests.progress import finish, wait_until
 
 TOKEN = "42:TEST"
 SECRET = "s3cret-Token_1"
 HEADERS = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
-TIMEOUT = aiohttp.ClientTimeout(total=20)
+TIMEOUT = aiohttp.ClientTimeout(total=120)  # a hang detector only: slow machines are slow
 
 
 @dataclass
@@ -73,7 +74,7 @@ async def running(database_url: str) -> AsyncIterator[Running]:
     async with FakeBotAPI(token=TOKEN) as api:
         run = await start_worker(worker_settings(database_url, api), api, leader=False)
         try:
-            await asyncio.wait_for(run.worker.prepared.wait(), 20)
+            await finish(run.worker.prepared.wait(), "worker ready")
             yield run
         finally:
             await run.http.close()
@@ -171,13 +172,12 @@ async def test_graceful_shutdown_finishes_in_flight_updates(database_url: str) -
     async with FakeBotAPI(token=TOKEN) as api:
         run = await start_worker(worker_settings(database_url, api), api, leader=False)
         try:
-            await asyncio.wait_for(run.worker.prepared.wait(), 20)
+            await finish(run.worker.prepared.wait(), "worker ready")
             api.set_latency(1.0)  # the reply is slow: shutdown starts while it is in flight
             posting = asyncio.create_task(run.post(text_update(7007, "请问你们几点关门")))
-            await asyncio.sleep(0.3)
-            assert run.worker.inflight.active == 1
-            await asyncio.wait_for(run.worker.stop(), 20)
-            assert await asyncio.wait_for(posting, 10) == 200
+            await wait_until(lambda: run.worker.inflight.active == 1, "the update in flight")
+            await finish(run.worker.stop(), "worker stop")
+            assert await finish(posting, "the in-flight post") == 200
         finally:
             await run.http.close()
     assert len(api.calls_of("sendMessage")) == 1
@@ -196,7 +196,7 @@ async def test_database_down_means_not_ready_and_not_acknowledged() -> None:
             assert await run.post(text_update(7008, "请问你们几点关门")) == 503
         finally:
             await run.http.close()
-            await asyncio.wait_for(run.worker.stop(), 20)
+            await finish(run.worker.stop(), "worker stop")
     assert api.calls_of("sendMessage") == []
 
 
@@ -205,14 +205,14 @@ async def test_redis_down_means_not_ready_and_not_acknowledged(database_url: str
         settings = worker_settings(database_url, api, redis_url="redis://127.0.0.1:9/0")
         run = await start_worker(settings, api, leader=False)
         try:
-            await asyncio.wait_for(run.worker.prepared.wait(), 20)
+            await finish(run.worker.prepared.wait(), "worker ready")
             status, body = await run.get("/readyz")
             assert status == 503 and json.loads(body)["redis"] is False
             assert await run.post(text_update(7009, "请问你们几点关门")) == 503
             assert (await run.get("/healthz"))[0] == 200
         finally:
             await run.http.close()
-            await asyncio.wait_for(run.worker.stop(), 20)
+            await finish(run.worker.stop(), "worker stop")
     assert api.calls_of("sendMessage") == []
 
 
@@ -226,7 +226,7 @@ async def test_redis_mode_dedup_and_release(
         )
         run = await start_worker(settings, api, leader=False)
         try:
-            await asyncio.wait_for(run.worker.prepared.wait(), 20)
+            await finish(run.worker.prepared.wait(), "worker ready")
             status, body = await run.get("/readyz")
             assert status == 200 and json.loads(body)["redis"] is True
             api.inject_error("sendMessage", code=500, description="Internal Server Error")
@@ -245,6 +245,6 @@ async def test_redis_mode_dedup_and_release(
             assert await redis.keys(f"{redis_prefix}:fsm:*")
         finally:
             await run.http.close()
-            await asyncio.wait_for(run.worker.stop(), 20)
+            await finish(run.worker.stop(), "worker stop")
     # Redis mode does not need the table.
     assert await count_rows(database_url, ProcessedUpdate) == 0

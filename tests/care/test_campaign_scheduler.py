@@ -3,7 +3,6 @@ the leader lock lets exactly one process lead."""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from care.outreach.wiring import campaign_desk
 from care.runtime.leadership import FileLeaderLock, LeaderLock
 from storage import DeliveryStatus
 from tests.care.care_helpers import FakeSend, TimeMachine, add_customers, customer
+from tests.progress import wait_until
 
 
 def test_jobstore_url() -> None:
@@ -22,10 +22,8 @@ def test_jobstore_url() -> None:
     assert jobstore_url("postgresql+asyncpg://u@h:5432/db") == "postgresql+psycopg://u@h:5432/db"
 
 
-async def _wait(predicate, timeout: float = 10.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not predicate():
-            await asyncio.sleep(0.02)
+async def _wait(predicate) -> None:
+    await wait_until(predicate, "the scheduler's work")
 
 
 def _daytime_zone(now: datetime) -> str:

@@ -21,20 +21,22 @@ from care.runtime.logs import ContextFilter, JsonFormatter, log_context, set_tic
 from care.runtime.metrics import Metrics
 from care.runtime.settings import load_settings
 from storage import Database, PostgresLeaderLock
+from tests.progress import finish, wait_until
 
 
 @pytest.mark.redis
 async def test_redis_lock_one_holder_fencing_and_expiry(redis_url: str, redis_prefix: str) -> None:
     redis = Redis.from_url(redis_url)
     try:
-        first = RedisLeaderLock(redis, "jobs", "a", ttl=0.5, prefix=redis_prefix)
-        second = RedisLeaderLock(redis, "jobs", "b", ttl=0.5, prefix=redis_prefix)
+        # A TTL long enough that a loaded machine's pauses between two calls don't expire it.
+        first = RedisLeaderLock(redis, "jobs", "a", ttl=2.0, prefix=redis_prefix)
+        second = RedisLeaderLock(redis, "jobs", "b", ttl=2.0, prefix=redis_prefix)
         assert await first.acquire() and first.fencing_token == 1
         assert not await second.acquire()
         assert await first.renew()
         # The holder dies without releasing: its key expires, the standby takes over.
-        await asyncio.sleep(0.7)
-        assert await second.acquire() and second.fencing_token == 2
+        await wait_until(second.acquire, "the expired lock to be taken over", interval=0.1)
+        assert second.fencing_token == 2
         assert not await first.renew(), "an expired holder must learn it lost the lock"
         assert not first.is_leader
         await second.release()
@@ -106,11 +108,11 @@ async def test_run_as_leader_starts_and_stops_work(tmp_path: Path) -> None:
     task = asyncio.create_task(
         run_as_leader(lock, elected, stop, poll=0.05, metrics=metrics)  # type: ignore[arg-type]
     )
-    await asyncio.sleep(0.2)
-    assert events == ["start 1"] and metrics.sample("carebot_leader") == 1
+    await wait_until(lambda: events == ["start 1"], "the leader to start its work")
+    assert metrics.sample("carebot_leader") == 1
     assert not await other.acquire()
     stop.set()
-    await asyncio.wait_for(task, 5)
+    await finish(task, "the leader loop to stop")
     assert events == ["start 1", "stop"] and metrics.sample("carebot_leader") == 0
     assert await other.acquire(), "released on stop"
     await other.release()

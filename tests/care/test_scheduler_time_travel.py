@@ -4,7 +4,6 @@ the daily birthday job, a birthday run missed during downtime is sent late the s
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -17,6 +16,7 @@ from care.outreach.wiring import campaign_desk
 from care.runtime.services import Services
 from storage import CampaignStatus, DeliveryStatus
 from tests.care.care_helpers import FakeSend, TimeMachine, add_customers, customer
+from tests.progress import wait_until
 
 # 2026-11-23 01:00 UTC = 09:00 in Shanghai (the business zone), before the 10:00 birthday run.
 MORNING = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
@@ -48,10 +48,8 @@ def _sent(sched: CareScheduler) -> list[int]:
     return sorted(m.chat_id for m in send.sent)
 
 
-async def _wait_for(reports: list[RunReport], count: int, timeout: float = 10.0) -> None:
-    async with asyncio.timeout(timeout):
-        while len(reports) < count:
-            await asyncio.sleep(0.02)
+async def _wait_for(reports: list[RunReport], count: int) -> None:
+    await wait_until(lambda: len(reports) >= count, f"{count} campaign run(s)")
 
 
 async def test_quiet_hours_defer_and_requeue_the_campaign(

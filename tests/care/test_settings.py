@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 from typing import get_args
@@ -14,6 +13,7 @@ from care.outreach.wiring import build_campaign_services
 from care.runtime.services import build_services
 from care.runtime.settings import Settings, SettingsError, load_settings
 from scripts import TRADITIONAL_VARIANTS
+from tests.progress import run_process
 
 
 def test_defaults_are_the_embedded_ones() -> None:
@@ -94,13 +94,10 @@ def test_missing_token_is_one_clear_line() -> None:
 
 def test_cli_reports_bad_setting_with_exit_2_and_no_traceback(tmp_path: Path) -> None:
     env = {**os.environ, "TIMEZONE": "Nowhere/Atlantis", "CAREBOT_CONFIG": str(tmp_path / "x.toml")}
-    done = subprocess.run(
+    done = run_process(
         [sys.executable, "-m", "bot", "db", "current"],
         env=env,
         cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
     )
     assert done.returncode == 2
     assert "TIMEZONE" in done.stderr
@@ -110,13 +107,10 @@ def test_cli_reports_bad_setting_with_exit_2_and_no_traceback(tmp_path: Path) ->
 def test_run_without_token_says_so(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "BOT_TOKEN"}
     env["CAREBOT_CONFIG"] = str(tmp_path / "x.toml")
-    done = subprocess.run(
+    done = run_process(
         [sys.executable, "-m", "bot", "run"],
         env=env,
         cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
     )
     assert done.returncode == 2
     assert "BOT_TOKEN" in done.stderr and "Traceback" not in done.stderr

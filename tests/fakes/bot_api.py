@@ -30,6 +30,8 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.progress import Progress
+
 from . import updates as _updates
 
 __all__ = [
@@ -463,13 +465,15 @@ class FakeBotAPI:
     ) -> list[Call]:
         """Wait until ``count`` matching calls were recorded; returns them all.
 
-        Failed calls (injected or real errors) count too - check ``Call.ok``. Raises
-        TimeoutError listing what did arrive, so a failing test says why.
+        ``timeout`` is a stall window, not a budget (tests/progress.py): the wait goes on while
+        calls keep arriving or this process keeps working, and gives up once nothing moved for
+        ``timeout`` seconds - so a loaded machine is slow, not red. Failed calls (injected or
+        real errors) count too - check ``Call.ok``. Raises TimeoutError listing what did
+        arrive, so a failing test says why.
         """
         if not timeout or timeout <= 0:
             raise ValueError("wait_for needs a positive timeout")
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
+        progress = Progress("fake Bot API calls", value=lambda: len(self.calls), stall=timeout)
         while True:
             found = [
                 call
@@ -478,14 +482,15 @@ class FakeBotAPI:
             ]
             if len(found) >= count:
                 return found
-            remaining = deadline - loop.time()
+            progress.moved()
+            remaining = timeout - progress.idle_seconds
             if remaining <= 0:
                 seen = ", ".join(call.method for call in self.calls) or "nothing"
                 raise TimeoutError(
-                    f"waited {timeout}s for {count} call(s) of {method or 'any method'}, "
-                    f"got {len(found)}; calls so far: {seen}"
+                    f"nothing moved for {timeout}s while waiting for {count} call(s) of "
+                    f"{method or 'any method'}, got {len(found)}; calls so far: {seen}"
                 )
-            await self._calls_signal.wait(remaining)
+            await self._calls_signal.wait(min(remaining, 0.25))
 
     # -- HTTP plumbing --------------------------------------------------------------------
 

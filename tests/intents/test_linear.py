@@ -9,6 +9,7 @@ import numpy as np
 
 from intents import IntentSpec, Matcher, MatcherConfig, normalize
 from intents.linear import LinearModel, linear_features
+from tests.progress import wait_until_sync
 
 TOP1 = MatcherConfig(threshold=0.0, min_gap=0.0, confident=0.0, evidence=0.0)
 
@@ -130,7 +131,7 @@ def test_big_catalog_serves_at_once_and_trains_in_the_background() -> None:
     specs = _specs(CARDS)
     background = Matcher(specs, dataclasses.replace(TOP1, background_training_above=5))
     background.decide("someone stole my card")  # answers whether or not training finished
-    assert background.wait_until_trained(timeout=30)
+    wait_until_sync(lambda: background.wait_until_trained(timeout=0.5), "background training")
     assert background._linear is not None
     synchronous = Matcher(specs, TOP1)
     assert synchronous.wait_until_trained(timeout=0)  # small catalogs train before returning

@@ -21,6 +21,7 @@ from storage import (
     Tier,
     format_ticket_number,
 )
+from tests.progress import finish
 
 NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 
@@ -77,7 +78,7 @@ async def test_concurrent_upserts_of_one_user(database: Database) -> None:
         async with database.transaction() as s:
             return (await CustomerRepo(s).upsert_from_telegram(77, "Same")).id
 
-    ids = await asyncio.wait_for(asyncio.gather(*(one() for _ in range(8))), 30)
+    ids = await finish(asyncio.gather(*(one() for _ in range(8))), "concurrent upserts")
     assert len(set(ids)) == 1
 
 
@@ -196,8 +197,8 @@ async def test_concurrent_ticket_creation_gives_unique_numbers(make_database) ->
     db = await make_database()
     c = await _new_customer(db)
 
-    numbers = await asyncio.wait_for(
-        asyncio.gather(*(_ticket(db, c.id) for _ in range(20))), timeout=60
+    numbers = await finish(
+        asyncio.gather(*(_ticket(db, c.id) for _ in range(20))), "concurrent ticket numbers"
     )
     got = sorted(t.number for t in numbers)
     assert got == [f"C-20261122-{i:04d}" for i in range(1, 21)]
