@@ -206,3 +206,19 @@ def report(
     if write and tickets == 100_000:
         path = report_writer.write_section("report", markdown)
         console.print(f"wrote {path}")
+
+
+@app.command("all")
+def run_all(
+    ctx: typer.Context,
+    skip: list[str] | None = typer.Option(None, "--skip", help="A benchmark to leave out."),
+) -> None:
+    """Every benchmark above, one after another, each with its defaults (what `make bench` runs)."""
+    import typer.main
+
+    group = typer.main.get_group(app)
+    names = [name for name in group.commands if name != "all" and name not in (skip or [])]
+    console = Console(stderr=True)
+    for name in names:
+        console.rule(f"carebot bench {name}")
+        ctx.invoke(group.commands[name])
