@@ -202,13 +202,16 @@ def run_process(
     )
     what = what or " ".join(args[:4])
     progress = Progress(what, pids=[proc.pid], include_self=False, stall=stall)
+    pending_input = input
     try:
         while True:
             try:
-                # Retrying communicate() after a timeout loses no output (and sends input once).
-                stdout, stderr = proc.communicate(input, timeout=0.5)
+                # Retrying communicate() after a timeout loses no output; the input is handed
+                # over on the first call only (a retry with input is refused).
+                stdout, stderr = proc.communicate(pending_input, timeout=0.5)
                 break
             except subprocess.TimeoutExpired:
+                pending_input = None
                 progress.check()
     except Stalled as stalled:
         proc.kill()

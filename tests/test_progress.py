@@ -50,6 +50,10 @@ async def test_finish_returns_the_result_or_stalls() -> None:
 def test_run_process_returns_output_and_kills_a_stuck_child() -> None:
     done = run_process([sys.executable, "-c", "print(input()[::-1])"], input="olleh\n")
     assert done.returncode == 0 and done.stdout.strip() == "hello"
+    # A child slower than one communicate() round still gets its whole input, once.
+    slow = "import time; time.sleep(1.2); import sys; print(sys.stdin.read().upper())"
+    done = run_process([sys.executable, "-c", slow], input="a\nb\n")
+    assert done.stdout.split() == ["A", "B"]
     with pytest.raises(Stalled, match="sleeper"):
         run_process(
             [sys.executable, "-c", "import time; time.sleep(60)"], what="sleeper", stall=1.0
