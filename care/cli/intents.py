@@ -3,12 +3,15 @@
 Catalog folders default to the settings (`intents_dirs`: bundled catalog, then
 the operator's `INTENTS_DIR`); `--catalog DIR` (repeatable) replaces them.
 A running bot picks catalog edits up by itself (the engine polls file mtimes
-every 2 s); `check` is how an operator validates an edit before saving it there.
+every 2 s); `check` is how an operator validates an edit before saving it there,
+and says which matcher serves (`INTENT_ENCODER`: lexical, or lexical + a sentence encoder).
+`match` and `eval` use the encoder as the bot would, waiting for the catalog's vectors.
 """
 
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 
 import typer
@@ -22,6 +25,7 @@ from intents import (
     IntentEngine,
     evaluate,
     load_catalog,
+    load_encoder,
     read_labelled_csv,
 )
 
@@ -39,12 +43,35 @@ def _dirs(catalog: list[Path] | None) -> list[Path]:
 
 
 def _engine(catalog: list[Path] | None) -> IntentEngine:
+    settings = settings_or_exit()
     try:
-        return IntentEngine(_dirs(catalog))
+        engine = IntentEngine(
+            _dirs(catalog),
+            encoder=load_encoder(settings.intent_encoder),
+            cache_dir=settings.intents_cache_dir,
+        )
     except CatalogError as exc:
         for problem in exc.problems:
             typer.echo(str(problem), err=True)
         raise typer.Exit(1) from None
+    if engine.encoder is not None and not engine.wait_until_vectors(timeout=0):
+        # A cold catalog: the bot would answer lexically meanwhile; here we wait, visibly.
+        shown = -1
+        while not engine.wait_until_vectors(timeout=1.0):
+            done, total = engine.progress
+            if done != shown:
+                typer.echo(f"encoding catalog examples: {done}/{total}", err=True)
+                shown = done
+            if not any(t.name == "intents-encode-catalog" for t in threading.enumerate()):
+                break  # encoding failed (logged); lexical-only
+    return engine
+
+
+def _matcher_line(setting: str) -> str:
+    encoder = load_encoder(setting)
+    if encoder is None:
+        return f"matcher: lexical-only (INTENT_ENCODER={setting})"
+    return f"matcher: lexical + sentence encoder {encoder.name} ({encoder.model})"
 
 
 @app.command()
@@ -61,6 +88,7 @@ def check(
         raise typer.Exit(1)
     examples = sum(len(spec.all_examples()) for spec in specs)
     typer.echo(f"ok: {len(specs)} intents, {examples} examples in {len(dirs)} folder(s)")
+    typer.echo(_matcher_line(settings_or_exit().intent_encoder))
 
 
 @app.command()

@@ -121,7 +121,8 @@ class Conversation:
             self._log_inbound(repos, customer, inbound)
             turn.replies.append(self._say(customer, "text.too_long"))
             return turn
-        match = self.intents.match(text) if normalize(text) else None
+        # amatch: the sentence encoder, when the cascade needs it, runs off the event loop.
+        match = await self.intents.amatch(text) if normalize(text) else None
         kind = self._decide(match, expecting)
         turn.intent = (match.intent if match else None) or "none"
         if kind in ("complaint", "handoff"):

