@@ -41,8 +41,8 @@ def test_heldout_floor(engine: IntentEngine) -> None:
 
 @pytest.mark.timeout(900)  # the session's first encoder test encodes the bundled catalog
 def test_heldout_floor_with_the_encoder(encoder_engine: IntentEngine) -> None:
-    # Issue 13's floor. The encoder's product weight was chosen on this set (so it is
-    # validation for that one knob); the second set and the third stay untouched.
+    # Issue 13's floor (measured 94.9% / 93.8%). The encoder's product weight was chosen on
+    # this set (so it is validation for that one knob); the second and third stay untouched.
     report = evaluate(encoder_engine.match, read_labelled_csv(HELDOUT))
     assert report.accuracy >= 0.93, report.confusion
     assert report.none_recall is not None and report.none_recall >= 0.85
@@ -50,8 +50,9 @@ def test_heldout_floor_with_the_encoder(encoder_engine: IntentEngine) -> None:
 
 @pytest.mark.timeout(900)
 def test_second_heldout_floor_with_the_encoder(encoder_engine: IntentEngine) -> None:
-    # Measured 88.5% / 78.6% (11 of 14 `none` rows) when the encoder came in: a regression
-    # guard below that, like the lexical one; the none floor is one row lower than lexical.
+    # Measured 89.7% / 78.6% (11 of 14 `none` rows) with the extended catalog: a regression
+    # guard below that, like the lexical one; the none floor is one row lower than lexical
+    # and under issue 13's 85% target (missed on this set).
     report = evaluate(encoder_engine.match, read_labelled_csv(SECOND))
     assert report.accuracy >= 0.85, report.confusion
     assert report.none_recall is not None and report.none_recall >= 0.75
@@ -68,3 +69,28 @@ def test_second_heldout_floor(engine: IntentEngine) -> None:
     # that, not a target to tune against (tuning on it would make it no longer held out).
     assert report.accuracy >= 0.85, report.confusion
     assert report.none_recall is not None and report.none_recall >= 0.80
+
+
+COLLOQUIAL = Path(__file__).resolve().parents[1] / "data" / "intents_heldout_colloquial.csv"
+
+
+def test_colloquial_heldout_shape_and_never_used_as_examples() -> None:
+    # Written (2026-12-01) before the catalog got its Cantonese / Taiwan / sarcasm /
+    # code-switching examples, by the same engineer, and not tuned on afterwards.
+    rows = read_labelled_csv(COLLOQUIAL)
+    assert len(rows) >= 80
+    assert {label for _, label in rows} == {"inquiry", "complaint", "feedback", "none"}
+    specs, _ = load_folder(BUNDLED)
+    examples = {normalize(text) for spec in specs for text in spec.all_examples()}
+    assert not [text for text, _ in rows if normalize(text) in examples]
+
+
+@pytest.mark.timeout(900)
+def test_colloquial_heldout_floor_with_the_encoder(encoder_engine: IntentEngine) -> None:
+    # Issue 13 targets 85% and complaint recall 85%; measured 80.9% and 64% when written
+    # (lexical alone: 78.7% / 64%): the target is missed and this is a regression guard
+    # just below the measurement, not the target.
+    report = evaluate(encoder_engine.match, read_labelled_csv(COLLOQUIAL))
+    assert report.accuracy >= 0.78, report.confusion
+    assert report.per_class["complaint"]["recall"] >= 0.60, report.confusion
+    assert report.none_recall is not None and report.none_recall >= 0.85
