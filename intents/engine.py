@@ -38,7 +38,7 @@ from intents.encoder import Encoder
 from intents.loader import CatalogError, CatalogProblem, IntentSpec, load_catalog
 from intents.matcher import Decision, Matcher, MatcherConfig, Scored
 
-__all__ = ["IntentEngine", "Match"]
+__all__ = ["IntentEngine", "Match", "vector_cache_key"]
 
 Float32Array = npt.NDArray[np.float32]
 
@@ -130,18 +130,11 @@ class IntentEngine:
             return False
         return self._vectors_ready.wait(timeout)
 
-    def _cache_key(self, matcher: Matcher, encoder: Encoder) -> str:
-        digest = hashlib.sha256(f"{encoder.name}\0{encoder.model}\0{encoder.max_chars}".encode())
-        for text in matcher.example_texts:
-            digest.update(b"\0")
-            digest.update(text.encode("utf-8", "surrogatepass"))
-        return digest.hexdigest()[:32]
-
     def _cache_path(self, key: str) -> Path | None:
         return self.cache_dir / f"vectors-{key}.npy" if self.cache_dir is not None else None
 
     def _attach_vectors(self, matcher: Matcher, encoder: Encoder) -> None:
-        key = self._cache_key(matcher, encoder)
+        key = vector_cache_key(matcher.example_texts, encoder)
         expected = (matcher.n_examples, encoder.dim)
         vectors = self._memo.get(key)
         path = self._cache_path(key)
@@ -309,6 +302,15 @@ class IntentEngine:
             runner_up_score=_pct(decision.runner_up_score),
             script=spec.script,
         )
+
+
+def vector_cache_key(texts: Sequence[str], encoder: Encoder) -> str:
+    """Names a catalog's vectors: the model, its input limit and every example text."""
+    digest = hashlib.sha256(f"{encoder.name}\0{encoder.model}\0{encoder.max_chars}".encode())
+    for text in texts:
+        digest.update(b"\0")
+        digest.update(text.encode("utf-8", "surrogatepass"))
+    return digest.hexdigest()[:32]
 
 
 def _save_atomic(path: Path, vectors: Float32Array) -> None:

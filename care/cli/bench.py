@@ -16,7 +16,7 @@ from typing import TypeVar
 import typer
 from rich.console import Console
 
-from care.cli.common import progress_bar
+from care.cli.common import progress_bar, settings_or_exit
 
 __all__ = ["app"]
 
@@ -63,14 +63,14 @@ def intents(
             return progress.track(items, total=len(items), description=label)
 
         rows = bench.run_all(
-            data_dir, track, only or (), log=lambda m: console.print(f"[yellow]{m}[/]")
+            data_dir,
+            track,
+            only or (),
+            log=lambda m: console.print(f"[yellow]{m}[/]"),
+            encoder=settings_or_exit().intent_encoder,
         )
     markdown = bench.render_markdown(
-        rows,
-        "## Intent matching (`carebot bench intents`)\n\n" + report.machine_line() + "\n\n"
-        f"Data read at run time from `{data_dir.name}/` (never copied into the project). "
-        "Accuracy rows without fallback are top-1; the bundled-catalog rows run the bot's "
-        "real settings (fallback on).",
+        rows, bench.section_header(data_dir.name, report.machine_line())
     )
     typer.echo(markdown)
     if write and not only:
