@@ -14,6 +14,18 @@ Typical use, one unit of work per Telegram update::
 
 from __future__ import annotations
 
+from storage.backup import (
+    BackupError,
+    DumpCommand,
+    inspect_pg_dump,
+    inspect_sqlite,
+    pg_dump_command,
+    pg_restore_command,
+    run_command,
+    sqlite_backup,
+    sqlite_in_use,
+    sqlite_restore,
+)
 from storage.care_models import (
     Campaign,
     CampaignStatus,
@@ -21,6 +33,7 @@ from storage.care_models import (
     CareTaskStatus,
     Delivery,
     DeliveryStatus,
+    DeliveryTally,
 )
 from storage.care_repos import (
     AudienceMember,
@@ -49,6 +62,14 @@ from storage.models import (
 )
 from storage.ops_models import LeaderTerm, ProcessedUpdate
 from storage.ops_repos import LeaderTermRepo, UpdateLedgerRepo
+from storage.privacy import (
+    ERASED,
+    FORGOTTEN_ID_BASE,
+    PERSONAL_TABLES,
+    ForgetCounts,
+    PrivacyRepo,
+    TopicCleanup,
+)
 from storage.report_models import ReportDigest
 from storage.report_queries import (
     CampaignCount,
@@ -59,12 +80,17 @@ from storage.report_queries import (
     TrendCount,
 )
 from storage.repositories import CustomerRepo, MessageRepo, TicketRepo, format_ticket_number
+from storage.retention import MessageWindow, RetentionRepo
 from storage.staff_models import MessagePair, TicketEvent, TicketEventKind
 from storage.staff_repos import StaffRepo
 from storage.types import UTCDateTime, utcnow
 
 __all__ = [
+    "ERASED",
+    "FORGOTTEN_ID_BASE",
+    "PERSONAL_TABLES",
     "AudienceMember",
+    "BackupError",
     "Campaign",
     "CampaignCount",
     "CampaignRepo",
@@ -84,19 +110,25 @@ __all__ = [
     "DeliveryRepo",
     "DeliveryResult",
     "DeliveryStatus",
+    "DeliveryTally",
     "DigestLedger",
     "Direction",
+    "DumpCommand",
+    "ForgetCounts",
     "LeaderTerm",
     "LeaderTermRepo",
     "MessageLog",
     "MessagePair",
     "MessageRepo",
+    "MessageWindow",
     "PostgresLeaderLock",
     "Priority",
+    "PrivacyRepo",
     "ProcessedUpdate",
     "ProfileRepo",
     "ReportDigest",
     "ReportQueries",
+    "RetentionRepo",
     "Session",
     "StaffRepo",
     "Ticket",
@@ -109,10 +141,19 @@ __all__ = [
     "TicketTiming",
     "Tier",
     "TierInput",
+    "TopicCleanup",
     "TrendCount",
     "UTCDateTime",
     "UpdateLedgerRepo",
     "copy_database",
     "format_ticket_number",
+    "inspect_pg_dump",
+    "inspect_sqlite",
+    "pg_dump_command",
+    "pg_restore_command",
+    "run_command",
+    "sqlite_backup",
+    "sqlite_in_use",
+    "sqlite_restore",
     "utcnow",
 ]

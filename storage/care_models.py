@@ -23,6 +23,7 @@ __all__ = [
     "CareTaskStatus",
     "Delivery",
     "DeliveryStatus",
+    "DeliveryTally",
 ]
 
 
@@ -158,3 +159,14 @@ class CareTask(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     done_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     done_by: str | None = Field(default=None, sa_type=VerbatimText)
+
+
+class DeliveryTally(SQLModel, table=True):
+    """Counts of ledger rows deleted by retention or erasure, so campaign reports add up (0007)."""
+
+    __tablename__ = "delivery_tallies"
+
+    campaign_id: int = Field(foreign_key="campaigns.id", primary_key=True)
+    tier: Tier = Field(sa_type=StrEnumType(Tier), primary_key=True)
+    status: DeliveryStatus = Field(sa_type=StrEnumType(DeliveryStatus), primary_key=True)
+    count: int = Field(default=0)

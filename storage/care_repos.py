@@ -27,6 +27,7 @@ from storage.care_models import (
     CareTaskStatus,
     Delivery,
     DeliveryStatus,
+    DeliveryTally,
 )
 from storage.models import Customer, Tier
 from storage.repositories import _upsert_insert
@@ -180,7 +181,9 @@ class ProfileRepo:
                 col(Customer.referrals),
                 col(Customer.tier),
                 col(Customer.tier_override),
-            ).where(col(Customer.banned).is_(False))
+            )
+            .where(col(Customer.banned).is_(False))
+            .where(col(Customer.forgotten_at).is_(None))
         )
         return [
             TierInput(
@@ -218,7 +221,8 @@ class ProfileRepo:
         birthday: date | None = None,
         telegram_ids: Sequence[int] | None = None,
     ) -> builtins.list[AudienceMember]:
-        """Candidates for a campaign, by effective tier; banned customers never appear.
+        """Candidates for a campaign, by effective tier; banned and forgotten customers never
+        appear.
 
         ``birthday`` selects customers born on that month and day (29 February birthdays are
         greeted on 28 February in common years).
@@ -231,7 +235,7 @@ class ProfileRepo:
             col(Customer.language),
             col(Customer.blocked),
             col(Customer.opt_outs),
-        ).where(col(Customer.banned).is_(False))
+        ).where(col(Customer.banned).is_(False), col(Customer.forgotten_at).is_(None))
         if tiers:
             stmt = stmt.where(effective.in_([Tier(t).value for t in tiers]))
         if languages:
@@ -453,12 +457,22 @@ class DeliveryRepo:
         return int(getattr(result, "rowcount", 0) or 0)
 
     async def counts(self, campaign_id: int) -> dict[tuple[Tier, DeliveryStatus], int]:
+        """Rows per (tier, status), plus the tallies of rows deleted since (retention, erasure)."""
         result = await self.session.execute(
             select(Delivery.tier, Delivery.status, func.count())
             .where(col(Delivery.campaign_id) == campaign_id)
             .group_by(Delivery.tier, Delivery.status)
         )
-        return {(Tier(r[0]), DeliveryStatus(r[1])): int(r[2]) for r in result.all()}
+        counts = {(Tier(r[0]), DeliveryStatus(r[1])): int(r[2]) for r in result.all()}
+        tallies = await self.session.execute(
+            select(DeliveryTally.tier, DeliveryTally.status, DeliveryTally.count).where(
+                col(DeliveryTally.campaign_id) == campaign_id
+            )
+        )
+        for tier, status, count in tallies.all():
+            key = (Tier(tier), DeliveryStatus(status))
+            counts[key] = counts.get(key, 0) + int(count)
+        return counts
 
     async def next_due(self, campaign_id: int) -> datetime | None:
         """The earliest ``not_before`` among deferred pending rows (None: none deferred)."""

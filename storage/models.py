@@ -127,6 +127,8 @@ class Customer(SQLModel, table=True):
     banned: bool = Field(default=False)
     # JSON list of category names, kept sorted so equal sets compare equal in SQL too.
     opt_outs: str = Field(default="[]", sa_type=VerbatimText)
+    # Set when the customer's personal data was erased at their request (0007).
+    forgotten_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(
         default_factory=utcnow, sa_type=UTCDateTime, sa_column_kwargs={"onupdate": utcnow}
@@ -189,6 +191,8 @@ class Ticket(SQLModel, table=True):
     csat_comment: str | None = Field(default=None, sa_type=VerbatimText)
     # The ticket card (first message of the staff topic), edited as the ticket moves (0003).
     card_message_id: int | None = Field(default=None, sa_type=BigInteger)
+    # Set when the ticket's texts were removed (erasure or retention); counts stay (0007).
+    redacted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class MessageLog(SQLModel, table=True):

@@ -1,11 +1,14 @@
-"""`carebot customers import | export | retier | tier`: customer profiles and tiers."""
+"""`carebot customers import | export | retier | tier | show-data | forget`: customer profiles,
+tiers, and a customer's access and erasure requests."""
 
 from __future__ import annotations
 
 import asyncio
 import sys
+from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -14,7 +17,8 @@ from rich.table import Table
 from care.cli.common import fail, progress_bar, settings_or_exit
 from care.outreach.customers import CsvEncodingError, export_customers, import_customers
 from care.outreach.tiers import retier as compute_retier
-from storage import Database, ProfileRepo, Tier
+from care.privacy import access, erasure
+from storage import Database, ForgetCounts, ProfileRepo, Tier
 
 __all__ = ["app"]
 
@@ -37,8 +41,6 @@ def import_(
         database = Database(settings.database_url)
         try:
             await database.upgrade()
-            from datetime import datetime
-
             today = datetime.now(settings.zone).date()
             with progress_bar(console, "importing") as progress:
                 task = progress.add_task("import", total=None)
@@ -147,3 +149,87 @@ def set_tier(
     if not asyncio.run(_run()):
         fail(f"no customer with telegram id {telegram_id}", 1)
     typer.echo(f"customer {telegram_id}: tier {tier}")
+
+
+class DataFormat(StrEnum):
+    TEXT = "text"
+    JSON = "json"
+
+
+@app.command("show-data")
+def show_data(
+    telegram_id: Annotated[int, typer.Argument(help="The customer's Telegram id.")],
+    format: Annotated[DataFormat, typer.Option("--format", help="text or json.")] = DataFormat.TEXT,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="File (default: stdout).")] = None,
+) -> None:
+    """Everything held about one customer (an access request), as one document."""
+    settings = settings_or_exit()
+
+    async def _run() -> dict[str, Any] | None:
+        database = Database(settings.database_url)
+        try:
+            await database.upgrade()
+            stamp = datetime.now(UTC).isoformat(timespec="seconds")
+            return await access.collect(database, telegram_id, generated_at=stamp)
+        finally:
+            await database.dispose()
+
+    document = asyncio.run(_run())
+    if document is None:
+        fail(f"no customer with telegram id {telegram_id} (never seen, or forgotten)", 1)
+    render = access.render_json if format is DataFormat.JSON else access.render_text
+    body = render(document)
+    if out is None:
+        typer.echo(body, nl=False)
+        return
+    out.write_text(body, encoding="utf-8")
+    typer.echo(f"wrote {out}", err=True)
+
+
+@app.command("forget")
+def forget(
+    telegram_id: Annotated[int, typer.Argument(help="The customer's Telegram id.")],
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Also when staff hold one of the customer's open tickets."),
+    ] = False,
+) -> None:
+    """Erase a customer's personal data; anonymous ticket rows stay for the reports.
+
+    Names, birthday, spending, message texts, ticket subjects, CSAT comments, staff notes,
+    greeting deliveries and care tasks go; tickets stay (kind, status, times, scores) under
+    an anonymous customer. Open tickets are closed. The running bot deletes the tickets'
+    staff-forum topics afterwards. Cannot be undone.
+    """
+    settings = settings_or_exit()
+    if not yes:
+        typer.confirm(
+            f"Erase everything held about customer {telegram_id}? This cannot be undone.",
+            abort=True,
+        )
+
+    async def _run() -> ForgetCounts:
+        database = Database(settings.database_url)
+        try:
+            await database.upgrade()
+            return await erasure.forget(database, telegram_id, datetime.now(UTC), force=force)
+        finally:
+            await database.dispose()
+
+    try:
+        counts = asyncio.run(_run())
+    except erasure.UnknownCustomer:
+        fail(f"no customer with telegram id {telegram_id} (never seen, or already forgotten)", 1)
+    except erasure.StaffHeld as held:
+        fail(
+            f"staff are working on {', '.join(held.numbers)} right now (taken, not resolved): "
+            "erasing would remove the conversation they are answering. Resolve or /release it "
+            "first, or run again with --force.",
+            1,
+        )
+    typer.echo(
+        f"customer {telegram_id} forgotten: {counts.tickets} ticket(s) kept anonymised "
+        f"({counts.tickets_closed} closed now), {counts.messages} message text(s), "
+        f"{counts.deliveries} delivery row(s) and {counts.care_tasks} care task(s) removed"
+    )

@@ -99,7 +99,9 @@ def list_tickets(
         rows = []
         for ticket in await repos.tickets.list(status, limit=limit):
             customer = await repos.customers.get(ticket.customer_id)
-            who = customer.first_name if customer else "?"
+            who = "?" if customer is None else customer.first_name
+            if customer is not None and customer.forgotten_at is not None:
+                who = "(forgotten)"
             subject = " ".join(ticket.subject.split())[:60]
             rows.append(
                 f"{ticket.number}\t{ticket.status.value}\t{ticket.kind.value}\t"

@@ -64,6 +64,22 @@ class Metrics:
             "carebot_leader", "1 while this process holds the scheduler leader lock", registry=r
         )
 
+        self.retention_rows = Counter(
+            "carebot_retention_rows", "Rows deleted or redacted by retention, by kind",
+            ["kind"], registry=r,
+        )  # fmt: skip
+        self.retention_batch_seconds = Gauge(
+            "carebot_retention_max_batch_seconds",
+            "Longest single retention batch (write-lock hold) of the last pass", registry=r,
+        )  # fmt: skip
+        self.backups = Counter(
+            "carebot_backups", "Scheduled backups by result (ok/failed)", ["result"], registry=r
+        )
+        self.last_backup = Gauge(
+            "carebot_last_backup_timestamp_seconds", "When the last good backup was taken",
+            registry=r,
+        )  # fmt: skip
+
     def render(self) -> bytes:
         """The text exposition format for a `/metrics` response."""
         return generate_latest(self.registry)

@@ -25,6 +25,7 @@ from pydantic_settings import (
 
 from care.desk.config import StaffSettings, split_ids
 from care.outreach.config import CareSettings
+from care.privacy.config import BackupSettings, RetentionSettings
 from care.reports.config import ReportSettings
 
 __all__ = [
@@ -156,6 +157,9 @@ class Settings(BaseSettings):
     redis_prefix: str = Field(default="carebot", min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
     staff: StaffSettings = Field(default_factory=StaffSettings)
     reports: ReportSettings = Field(default_factory=ReportSettings)
+    # Data lifecycle (README "Privacy and data"): retention periods and scheduled backups.
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
+    backup: BackupSettings = Field(default_factory=BackupSettings)
 
     @field_validator("admin_ids", mode="before")
     @classmethod
