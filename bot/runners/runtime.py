@@ -2,7 +2,9 @@
 
 * `start_leader_duties` - what exactly one process runs while it holds the leader lock:
   housekeeping, the care scheduler (campaigns and birthdays, stamped with the fencing term,
-  sending through the counting send path, with admin progress cards) and the SLA watcher.
+  sending through the counting send path, with admin progress cards), the SLA watcher, the
+  ticket closer, and the data lifecycle (retention, scheduled backups, deleting redacted
+  tickets' staff topics).
 * `BotRuntime` - a process's helpers and their lifetime: the campaign for leadership
   (`care.runtime.leadership.run_as_leader` over `build_leader_lock`: Redis, else PostgreSQL, else a
   file lock), the content watch (hot reload, in every process) and the staff-group outbox.
@@ -22,10 +24,12 @@ from bot.admin_progress import telegram_edit
 from bot.broadcast import telegram_send
 from bot.inflight import CareDispatcher
 from bot.routers.reports import send_card
+from bot.staff.cleanup import CLEANUP_SECONDS, clean_topics
 from bot.staff.gateway import StaffGateway
 from care.outreach.admin import progress_card_factory
 from care.outreach.scheduler import CareScheduler
 from care.outreach.tasks import post_care_tasks
+from care.privacy.duties import start_privacy_duties
 from care.reports.telegram import WeeklyDigest
 from care.runtime.housekeeping import start_housekeeping
 from care.runtime.leadership import LeaderLock, StopFn, build_leader_lock, run_as_leader
@@ -67,6 +71,10 @@ async def start_leader_duties(
     # The weekly digest: checked every minute, claimed per ISO week in the database.
     digest = WeeklyDigest(services, send_card(bot))
     stop_digest = start_periodic("weekly-digest", DIGEST_CHECK_SECONDS, digest.run_if_due)
+    stop_privacy = await start_privacy_duties(services, term)
+    stop_topics = start_periodic(
+        "topic-cleanup", CLEANUP_SECONDS, lambda: clean_topics(bot, services)
+    )
     plain = telegram_send(bot)
     # Customers' greetings count as campaign messages sent/failed; the staff group's call
     # tasks (posted before a run) are not campaign messages and go out uncounted.
@@ -97,6 +105,8 @@ async def start_leader_duties(
         await stop_sla()
         await stop_closer()
         await stop_digest()
+        await stop_topics()
+        await stop_privacy()
         await stop_housekeeping()
 
     return stop

@@ -1,13 +1,18 @@
-"""`carebot db`: create or upgrade the schema, show the current revision."""
+"""`carebot db`: create or upgrade the schema, show the current revision, copy, back up and
+restore."""
 
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from care.cli.common import fail, settings_or_exit
+from care.privacy import backups
 from care.runtime.settings import async_database_url
 from storage import CopyError, Database, copy_database
 
@@ -89,3 +94,67 @@ def copy(
     except CopyError as exc:
         fail(f"copy refused: {exc}")
     typer.echo(f"copied {total} rows; now set DATABASE_URL to the target URL and start the bot")
+
+
+@app.command()
+def backup(
+    to: Annotated[
+        Path | None, typer.Option("--to", help="File (default: a dated file in [backup] dir).")
+    ] = None,
+) -> None:
+    """Back the database up, consistently, while the bot keeps running.
+
+    SQLite: the online backup API (one snapshot of every committed transaction). PostgreSQL:
+    pg_dump in its custom format; without pg_dump here, prints the command to run.
+    """
+    settings = settings_or_exit()
+
+    async def _run() -> backups.BackupResult:
+        database = Database(settings.database_url)
+        try:
+            return await backups.take_backup(settings, database, datetime.now(UTC), to)
+        finally:
+            await database.dispose()
+
+    try:
+        result = asyncio.run(_run())
+    except backups.PgToolMissing as missing:
+        typer.echo("pg_dump is not installed here. Run it where it is (PGPASSWORD=... if needed):")
+        typer.echo(f"  {missing.command.shell()}")
+        raise typer.Exit(1) from None
+    except (backups.BackupError, OSError) as exc:
+        fail(f"backup failed: {exc}", 1)
+    suffix = f" (revision {result.revision})" if result.revision else ""
+    typer.echo(f"backup written to {result.path}{suffix}")
+
+
+@app.command()
+def restore(
+    file: Annotated[Path, typer.Argument(help="A file made by `carebot db backup`.")],
+    yes: Annotated[
+        bool, typer.Option("--yes", help="Replace the database even though it holds data.")
+    ] = False,
+) -> None:
+    """Replace the database with a backup (stop the bot first).
+
+    The file is checked first: anything that is not a carebot database is refused before the
+    database is touched. A database that holds data is only replaced with --yes.
+    """
+    settings = settings_or_exit()
+
+    async def _run() -> str:
+        database = Database(settings.database_url)
+        try:
+            return await backups.restore(settings, database, file, yes=yes)
+        finally:
+            await database.dispose()
+
+    try:
+        revision = asyncio.run(_run())
+    except backups.PgToolMissing as missing:
+        typer.echo("pg_restore is not installed here. Run (PGPASSWORD=... if needed):")
+        typer.echo(f"  {missing.command.shell()}")
+        raise typer.Exit(1) from None
+    except (backups.BackupError, OSError) as exc:
+        fail(f"restore refused: {exc}", 1)
+    typer.echo(f"restored {file} (revision {revision}); run `carebot db upgrade` if it is older")

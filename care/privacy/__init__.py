@@ -7,7 +7,7 @@
 * `care.privacy.config` - the `[retention]` and `[backup]` settings.
 
 The submodules are imported by name (this package's `__init__` stays free of them, because
-`care.settings` imports `care.privacy.config` and the use cases import the settings).
+`care.runtime.settings` imports `care.privacy.config` and the use cases import the settings).
 """
 
 from __future__ import annotations

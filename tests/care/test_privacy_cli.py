@@ -10,8 +10,8 @@ from typer.testing import CliRunner
 
 from care.cli import app
 from care.replies import Inbound
-from care.services import build_services
-from care.settings import Settings
+from care.runtime.services import build_services
+from care.runtime.settings import Settings
 from storage import ProfileRepo
 from tests.storage.test_privacy import containing, every_value
 

@@ -1,0 +1,149 @@
+"""The retention pass: old data deleted or redacted in short batches, by the leader, daily.
+
+Each batch is its own transaction, timed from BEGIN to COMMIT (on SQLite that is how long it
+holds the database's write lock). A batch slower than `max_batch_ms` halves the next one, a
+quick one lets it grow again, and the pass pauses between batches so the bot's own writes
+get the lock in between. What a pass removed is logged as counts and added to the
+``carebot_retention_rows`` metric; ``carebot_retention_max_batch_seconds`` is its longest batch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from care.privacy.config import RetentionSettings
+from care.runtime.metrics import Metrics
+from storage import Database, RetentionRepo
+
+__all__ = ["RetentionReport", "run_retention"]
+
+log = logging.getLogger("carebot.retention")
+
+_MIN_ROWS = 50
+_MAX_ROWS = 100_000
+#: Tickets carry ~10-50 messages each: a ticket batch is this much smaller than a row batch.
+_ROWS_PER_TICKET = 25
+
+
+@dataclass(slots=True)
+class RetentionReport:
+    """What one pass did."""
+
+    messages: int = 0
+    tickets: int = 0
+    deliveries: int = 0
+    batches: int = 0
+    #: Every batch's transaction time in seconds (BEGIN to COMMIT).
+    batch_seconds: list[float] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def max_batch_seconds(self) -> float:
+        return max(self.batch_seconds, default=0.0)
+
+
+class _Batcher:
+    """Times batches and adapts their size to stay under the lock budget."""
+
+    def __init__(self, database: Database, settings: RetentionSettings, report: RetentionReport):
+        self.database = database
+        self.budget = settings.max_batch_ms / 1000
+        self.size = settings.batch_rows
+        self.report = report
+
+    async def run(self, step: Callable[[RetentionRepo], Awaitable[int]]) -> int:
+        started = time.perf_counter()
+        async with self.database.transaction() as session:
+            done = await step(RetentionRepo(session))
+        elapsed = time.perf_counter() - started
+        self.report.batches += 1
+        self.report.batch_seconds.append(elapsed)
+        if elapsed > self.budget:
+            self.size = max(_MIN_ROWS, self.size // 2)
+        elif elapsed < self.budget / 3:
+            self.size = min(_MAX_ROWS, self.size + self.size // 4 + 1)
+        # Let the bot's writers take the lock before the next batch.
+        await asyncio.sleep(min(elapsed, self.budget / 2))
+        return done
+
+
+async def run_retention(
+    database: Database,
+    settings: RetentionSettings,
+    now: datetime,
+    *,
+    metrics: Metrics | None = None,
+) -> RetentionReport:
+    """One pass over messages, closed tickets and deliveries (0 days = keep for ever)."""
+    report = RetentionReport()
+    started = time.perf_counter()
+    batcher = _Batcher(database, settings, report)
+    if settings.messages_days:
+        report.messages = await _messages(batcher, now - timedelta(days=settings.messages_days))
+    if settings.closed_tickets_days:
+        cutoff = now - timedelta(days=settings.closed_tickets_days)
+        while True:
+            limit = max(1, batcher.size // _ROWS_PER_TICKET)
+
+            async def tickets(repo: RetentionRepo, limit: int = limit) -> int:
+                return await repo.redact_closed_tickets(cutoff, limit, now)
+
+            done = await batcher.run(tickets)
+            report.tickets += done
+            if done < limit:
+                break
+    if settings.deliveries_days:
+        cutoff = now - timedelta(days=settings.deliveries_days)
+        while True:
+            limit = batcher.size
+
+            async def deliveries(repo: RetentionRepo, limit: int = limit) -> int:
+                return await repo.purge_deliveries(cutoff, limit)
+
+            done = await batcher.run(deliveries)
+            report.deliveries += done
+            if done < limit:
+                break
+    report.seconds = time.perf_counter() - started
+    if metrics is not None:
+        metrics.retention_rows.labels("messages").inc(report.messages)
+        metrics.retention_rows.labels("tickets").inc(report.tickets)
+        metrics.retention_rows.labels("deliveries").inc(report.deliveries)
+        metrics.retention_batch_seconds.set(report.max_batch_seconds)
+    log.info(
+        "retention: %d message(s) deleted, %d closed ticket(s) redacted, %d delivery row(s) "
+        "folded in %d batch(es); longest batch %.0f ms",
+        report.messages, report.tickets, report.deliveries, report.batches,
+        report.max_batch_seconds * 1000,
+    )  # fmt: skip
+    return report
+
+
+async def _messages(batcher: _Batcher, cutoff: datetime) -> int:
+    async with batcher.database.session() as session:
+        bounds = await RetentionRepo(session).message_id_range()
+    if bounds is None:
+        return 0
+    lo, top = bounds
+    deleted = 0
+    while lo <= top:
+        hi = lo + batcher.size
+        newer = False
+
+        async def window(repo: RetentionRepo, lo: int = lo, hi: int = hi) -> int:
+            nonlocal newer
+            result = await repo.delete_messages(lo, hi, cutoff)
+            newer = result.newer_seen
+            return result.deleted
+
+        done = await batcher.run(window)
+        deleted += done
+        if done == 0 and newer:
+            break  # ids grow with time: everything from here on is newer than the cutoff
+        lo = hi
+    return deleted
