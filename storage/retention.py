@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, exists, func, or_
+from sqlalchemy import delete, exists, func, literal, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -45,6 +45,11 @@ class RetentionRepo:
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+
+    async def lock(self) -> None:
+        """Start the transaction now (on SQLite: ``BEGIN IMMEDIATE``, the write lock), so the
+        caller can time how long the lock is held rather than how long it waited for it."""
+        await self.session.execute(select(literal(1)))
 
     async def message_id_range(self) -> tuple[int, int] | None:
         """The smallest and largest message id (None for an empty table)."""

@@ -6,7 +6,7 @@ from aiogram import Router
 
 from bot.filters import InPrivateChat
 from bot.middlewares.flood import FloodMiddleware
-from bot.routers import admin, csat, customer, optout, reports, staff
+from bot.routers import admin, csat, customer, optout, privacy, reports, staff
 from bot.staff.auth import InStaffChat
 
 __all__ = ["build_root_router"]
@@ -31,6 +31,7 @@ def build_root_router() -> Router:
     customers.message.middleware(FloodMiddleware())
     customers.include_router(csat.create_router())  # a pending CSAT comment comes first
     customers.include_router(optout.create_router())  # before the catch-all customer router
+    customers.include_router(privacy.create_customer_router())  # /forget
     customers.include_router(customer.create_router())
     root.include_router(customers)
     # The staff forum group (STAFF_CHAT_ID): topic commands, card buttons, relayed replies.
@@ -38,6 +39,7 @@ def build_root_router() -> Router:
     staff_group.message.filter(InStaffChat())
     staff_group.edited_message.filter(InStaffChat())
     staff_group.callback_query.filter(InStaffChat())
+    staff_group.include_router(privacy.create_staff_router())  # erasure approvals
     staff_group.include_router(staff.create_router())
     root.include_router(staff_group)
     return root

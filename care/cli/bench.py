@@ -208,6 +208,28 @@ def report(
         console.print(f"wrote {path}")
 
 
+@app.command()
+def retention(
+    rows: int = typer.Option(1_000_000, "--rows", help="Message rows in the log."),
+    write: bool = typer.Option(True, "--write/--no-write", help="Update BENCHMARKS.md."),
+) -> None:
+    """Retention over a large message log: longest write-lock hold per batch, writer latency."""
+    import asyncio
+
+    bench = _benchmarks("retention_bench")
+    report = _benchmarks("report")
+    console = Console(stderr=True)
+    result = asyncio.run(bench.run(rows, log=lambda m: console.print(f"[cyan]{m}[/]")))
+    markdown = bench.render_markdown(
+        result,
+        "## Retention (`carebot bench retention`)\n\n" + report.machine_line(),
+    )
+    typer.echo(markdown)
+    if write and rows == 1_000_000:
+        path = report.write_section("retention", markdown)
+        console.print(f"wrote {path}")
+
+
 @app.command("all")
 def run_all(
     ctx: typer.Context,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
@@ -119,9 +119,7 @@ def backup(
     try:
         result = asyncio.run(_run())
     except backups.PgToolMissing as missing:
-        typer.echo("pg_dump is not installed here. Run it where it is (PGPASSWORD=... if needed):")
-        typer.echo(f"  {missing.command.shell()}")
-        raise typer.Exit(1) from None
+        _print_command(missing)
     except (backups.BackupError, OSError) as exc:
         fail(f"backup failed: {exc}", 1)
     suffix = f" (revision {result.revision})" if result.revision else ""
@@ -152,9 +150,14 @@ def restore(
     try:
         revision = asyncio.run(_run())
     except backups.PgToolMissing as missing:
-        typer.echo("pg_restore is not installed here. Run (PGPASSWORD=... if needed):")
-        typer.echo(f"  {missing.command.shell()}")
-        raise typer.Exit(1) from None
+        _print_command(missing)
     except (backups.BackupError, OSError) as exc:
         fail(f"restore refused: {exc}", 1)
     typer.echo(f"restored {file} (revision {revision}); run `carebot db upgrade` if it is older")
+
+
+def _print_command(missing: backups.PgToolMissing) -> NoReturn:
+    """pg_dump / pg_restore is not installed here: the exact command to run where it is."""
+    typer.echo(f"{missing}. Run it where it is installed (PGPASSWORD=... if needed):")
+    typer.echo(f"  {missing.command.shell()}")
+    raise typer.Exit(1)

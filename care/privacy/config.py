@@ -22,9 +22,9 @@ class RetentionSettings(BaseModel):
     deliveries_days: int = Field(default=180, ge=0)
     #: Rows per batch to start with; the batch shrinks when one takes longer than
     #: `max_batch_ms` and grows back when it is quick.
-    batch_rows: int = Field(default=5000, ge=10, le=100_000)
+    batch_rows: int = Field(default=2000, ge=10, le=100_000)
     #: Longest a batch may hold the write lock (SQLite) before the next one is made smaller.
-    max_batch_ms: float = Field(default=100.0, gt=0)
+    max_batch_ms: float = Field(default=50.0, gt=0)
     #: How often the leader runs a pass.
     every_hours: float = Field(default=24.0, gt=0)
 

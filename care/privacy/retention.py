@@ -1,10 +1,11 @@
 """The retention pass: old data deleted or redacted in short batches, by the leader, daily.
 
-Each batch is its own transaction, timed from BEGIN to COMMIT (on SQLite that is how long it
-holds the database's write lock). A batch slower than `max_batch_ms` halves the next one, a
-quick one lets it grow again, and the pass pauses between batches so the bot's own writes
-get the lock in between. What a pass removed is logged as counts and added to the
-``carebot_retention_rows`` metric; ``carebot_retention_max_batch_seconds`` is its longest batch.
+Each batch is its own transaction, timed from the moment it holds the lock (on SQLite: after
+``BEGIN IMMEDIATE`` returned) to the end of its COMMIT - how long it kept others from writing.
+A batch slower than `max_batch_ms` halves the next one, a quick one lets it grow again, and
+the pass pauses between batches so the bot's own writes get the lock in between. What a pass
+removed is logged as counts and added to the ``carebot_retention_rows`` metric;
+``carebot_retention_max_batch_seconds`` is its longest batch.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ class RetentionReport:
     tickets: int = 0
     deliveries: int = 0
     batches: int = 0
-    #: Every batch's transaction time in seconds (BEGIN to COMMIT).
+    #: Every batch's lock-hold time in seconds (lock taken to COMMIT done).
     batch_seconds: list[float] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -57,9 +58,11 @@ class _Batcher:
         self.report = report
 
     async def run(self, step: Callable[[RetentionRepo], Awaitable[int]]) -> int:
-        started = time.perf_counter()
         async with self.database.transaction() as session:
-            done = await step(RetentionRepo(session))
+            repo = RetentionRepo(session)
+            await repo.lock()  # waiting for the lock is not holding it: start the clock after
+            started = time.perf_counter()
+            done = await step(repo)
         elapsed = time.perf_counter() - started
         self.report.batches += 1
         self.report.batch_seconds.append(elapsed)
