@@ -80,7 +80,7 @@ from storage.report_queries import (
     TrendCount,
 )
 from storage.repositories import CustomerRepo, MessageRepo, TicketRepo, format_ticket_number
-from storage.retention import MessageWindow, RetentionRepo
+from storage.retention import RetentionKind, RetentionRepo, Window
 from storage.staff_models import MessagePair, TicketEvent, TicketEventKind
 from storage.staff_repos import StaffRepo
 from storage.types import UTCDateTime, utcnow
@@ -120,7 +120,6 @@ __all__ = [
     "MessageLog",
     "MessagePair",
     "MessageRepo",
-    "MessageWindow",
     "PostgresLeaderLock",
     "Priority",
     "PrivacyRepo",
@@ -128,6 +127,7 @@ __all__ = [
     "ProfileRepo",
     "ReportDigest",
     "ReportQueries",
+    "RetentionKind",
     "RetentionRepo",
     "Session",
     "StaffRepo",
@@ -145,6 +145,7 @@ __all__ = [
     "TrendCount",
     "UTCDateTime",
     "UpdateLedgerRepo",
+    "Window",
     "copy_database",
     "format_ticket_number",
     "inspect_pg_dump",

@@ -4,12 +4,14 @@ campaign deliveries folded into counts and deleted.
 Every method does ONE bounded piece of work in the caller's transaction, so the caller can
 commit after each and never hold SQLite's write lock (or PostgreSQL row locks) for long:
 
-* messages go by primary-key window (``id`` in ``[lo, lo + size)``), which is an index range
-  scan whatever the table's size; rows of unfinished tickets are kept, whatever their age.
-  Rows are written as they happen, so ids grow with ``created_at``: the pass stops at the
-  first window that holds only newer rows.
-* tickets closed before the cutoff are redacted (`storage.privacy.redact_tickets`) a few
-  hundred at a time; the ticket rows stay for the reports.
+Every step works on one primary-key window (``id`` in ``[lo, lo + size)``): an index range
+scan, bounded whatever the table's size, so no step ever scans a whole table under the lock.
+
+* messages older than the cutoff are deleted; rows of unfinished tickets are kept, whatever
+  their age. Rows are written as they happen, so ids grow with ``created_at``: the pass stops
+  at the first window that holds only newer rows.
+* tickets closed before the cutoff are redacted (`storage.privacy.redact_tickets`); the ticket
+  rows stay for the reports. Closing times don't follow ids, so every window is visited.
 * deliveries of finished campaigns older than the cutoff are folded into `DeliveryTally`.
 """
 
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, Literal
 
 from sqlalchemy import delete, exists, func, literal, or_
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,17 +29,22 @@ from storage.care_models import Campaign, CampaignStatus, Delivery
 from storage.models import MessageLog, Ticket, TicketStatus
 from storage.privacy import fold_deliveries, redact_tickets
 
-__all__ = ["MessageWindow", "RetentionRepo"]
+__all__ = ["RetentionKind", "RetentionRepo", "Window"]
+
+#: The tables a retention pass walks, by the name the settings use.
+RetentionKind = Literal["messages", "tickets", "deliveries"]
 
 _UNFINISHED = (TicketStatus.NEW, TicketStatus.OPEN, TicketStatus.WAITING_CUSTOMER)
 _FINISHED_CAMPAIGNS = (CampaignStatus.DONE, CampaignStatus.CANCELLED)
+_TABLES: dict[str, Any] = {"messages": MessageLog, "tickets": Ticket, "deliveries": Delivery}
 
 
 @dataclass(frozen=True, slots=True)
-class MessageWindow:
-    """The outcome of one message window: rows deleted, and whether newer rows were seen."""
+class Window:
+    """The outcome of one id window: rows removed or redacted, and whether rows newer than the
+    cutoff were seen in it (for tables whose ids grow with time: the pass can stop there)."""
 
-    deleted: int
+    done: int
     newer_seen: bool
 
 
@@ -51,15 +59,13 @@ class RetentionRepo:
         caller can time how long the lock is held rather than how long it waited for it."""
         await self.session.execute(select(literal(1)))
 
-    async def message_id_range(self) -> tuple[int, int] | None:
-        """The smallest and largest message id (None for an empty table)."""
-        row = (
-            await self.session.execute(select(func.min(MessageLog.id), func.max(MessageLog.id)))
-        ).one()
-        low, high = row
+    async def id_range(self, kind: RetentionKind) -> tuple[int, int] | None:
+        """The smallest and largest id of ``kind``'s table (None when it is empty)."""
+        column = col(_TABLES[kind].id)
+        low, high = (await self.session.execute(select(func.min(column), func.max(column)))).one()
         return None if low is None or high is None else (int(low), int(high))
 
-    async def delete_messages(self, lo: int, hi: int, cutoff: datetime) -> MessageWindow:
+    async def delete_messages(self, lo: int, hi: int, cutoff: datetime) -> Window:
         """Delete messages with ``lo <= id < hi`` written before ``cutoff`` (unless their
         ticket is still open)."""
         in_window = (col(MessageLog.id) >= lo, col(MessageLog.id) < hi)
@@ -77,32 +83,41 @@ class RetentionRepo:
         newer = await self.session.scalar(
             select(exists().where(*in_window, col(MessageLog.created_at) >= cutoff))
         )
-        return MessageWindow(int(getattr(result, "rowcount", 0) or 0), bool(newer))
+        return Window(int(getattr(result, "rowcount", 0) or 0), bool(newer))
 
-    async def redact_closed_tickets(self, cutoff: datetime, limit: int, now: datetime) -> int:
-        """Redact up to ``limit`` tickets closed before ``cutoff``; returns how many."""
+    async def redact_closed_tickets(
+        self, lo: int, hi: int, cutoff: datetime, now: datetime
+    ) -> Window:
+        """Redact the tickets with ``lo <= id < hi`` closed before ``cutoff``.
+
+        ``newer_seen`` stays False: a ticket closes whenever its case ends, so ticket ids say
+        nothing about closing times and every window is looked at.
+        """
         ids = (
             await self.session.scalars(
                 select(Ticket.id)
+                .where(col(Ticket.id) >= lo, col(Ticket.id) < hi)
                 .where(col(Ticket.status) == TicketStatus.CLOSED)
                 .where(col(Ticket.closed_at) < cutoff, col(Ticket.redacted_at).is_(None))
-                .order_by(col(Ticket.closed_at))
-                .limit(limit)
             )
         ).all()
         await redact_tickets(self.session, [int(i) for i in ids if i is not None], now)
-        return len(ids)
+        return Window(len(ids), False)
 
-    async def purge_deliveries(self, cutoff: datetime, limit: int) -> int:
-        """Fold up to ``limit`` deliveries of finished campaigns created before ``cutoff``."""
+    async def purge_deliveries(self, lo: int, hi: int, cutoff: datetime) -> Window:
+        """Fold the deliveries with ``lo <= id < hi`` of finished campaigns, created before
+        ``cutoff`` (ledger rows are written when a campaign is scheduled: ids grow with time)."""
+        in_window = (col(Delivery.id) >= lo, col(Delivery.id) < hi)
         finished = select(Campaign.id).where(col(Campaign.status).in_(_FINISHED_CAMPAIGNS))
         ids = (
             await self.session.scalars(
                 select(Delivery.id)
-                .where(col(Delivery.created_at) < cutoff)
+                .where(*in_window, col(Delivery.created_at) < cutoff)
                 .where(col(Delivery.campaign_id).in_(finished))
-                .order_by(col(Delivery.id))
-                .limit(limit)
             )
         ).all()
-        return await fold_deliveries(self.session, [int(i) for i in ids if i is not None])
+        folded = await fold_deliveries(self.session, [int(i) for i in ids if i is not None])
+        newer = await self.session.scalar(
+            select(exists().where(*in_window, col(Delivery.created_at) >= cutoff))
+        )
+        return Window(folded, bool(newer))

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 
 from care.privacy.config import RetentionSettings
 from care.runtime.metrics import Metrics
-from storage import Database, RetentionRepo
+from storage import Database, RetentionKind, RetentionRepo, Window
 
 __all__ = ["RetentionReport", "run_retention"]
 
@@ -27,7 +27,7 @@ log = logging.getLogger("carebot.retention")
 
 _MIN_ROWS = 50
 _MAX_ROWS = 100_000
-#: Tickets carry ~10-50 messages each: a ticket batch is this much smaller than a row batch.
+#: Tickets carry ~10-50 messages each: a ticket window is this much narrower than a row one.
 _ROWS_PER_TICKET = 25
 
 
@@ -87,31 +87,26 @@ async def run_retention(
     started = time.perf_counter()
     batcher = _Batcher(database, settings, report)
     if settings.messages_days:
-        report.messages = await _messages(batcher, now - timedelta(days=settings.messages_days))
+        cutoff = now - timedelta(days=settings.messages_days)
+
+        async def messages(repo: RetentionRepo, lo: int, hi: int) -> Window:
+            return await repo.delete_messages(lo, hi, cutoff)
+
+        report.messages = await _walk(batcher, "messages", messages)
     if settings.closed_tickets_days:
-        cutoff = now - timedelta(days=settings.closed_tickets_days)
-        while True:
-            limit = max(1, batcher.size // _ROWS_PER_TICKET)
+        closed = now - timedelta(days=settings.closed_tickets_days)
 
-            async def tickets(repo: RetentionRepo, limit: int = limit) -> int:
-                return await repo.redact_closed_tickets(cutoff, limit, now)
+        async def tickets(repo: RetentionRepo, lo: int, hi: int) -> Window:
+            return await repo.redact_closed_tickets(lo, hi, closed, now)
 
-            done = await batcher.run(tickets)
-            report.tickets += done
-            if done < limit:
-                break
+        report.tickets = await _walk(batcher, "tickets", tickets, rows_per_id=_ROWS_PER_TICKET)
     if settings.deliveries_days:
-        cutoff = now - timedelta(days=settings.deliveries_days)
-        while True:
-            limit = batcher.size
+        sent = now - timedelta(days=settings.deliveries_days)
 
-            async def deliveries(repo: RetentionRepo, limit: int = limit) -> int:
-                return await repo.purge_deliveries(cutoff, limit)
+        async def deliveries(repo: RetentionRepo, lo: int, hi: int) -> Window:
+            return await repo.purge_deliveries(lo, hi, sent)
 
-            done = await batcher.run(deliveries)
-            report.deliveries += done
-            if done < limit:
-                break
+        report.deliveries = await _walk(batcher, "deliveries", deliveries)
     report.seconds = time.perf_counter() - started
     if metrics is not None:
         metrics.retention_rows.labels("messages").inc(report.messages)
@@ -127,26 +122,33 @@ async def run_retention(
     return report
 
 
-async def _messages(batcher: _Batcher, cutoff: datetime) -> int:
+async def _walk(
+    batcher: _Batcher,
+    kind: RetentionKind,
+    step: Callable[[RetentionRepo, int, int], Awaitable[Window]],
+    *,
+    rows_per_id: int = 1,
+) -> int:
+    """Run ``step`` over ``kind``'s table window by window; returns the rows it handled."""
     async with batcher.database.session() as session:
-        bounds = await RetentionRepo(session).message_id_range()
+        bounds = await RetentionRepo(session).id_range(kind)
     if bounds is None:
         return 0
     lo, top = bounds
-    deleted = 0
+    total = 0
     while lo <= top:
-        hi = lo + batcher.size
+        hi = lo + max(1, batcher.size // rows_per_id)
         newer = False
 
         async def window(repo: RetentionRepo, lo: int = lo, hi: int = hi) -> int:
             nonlocal newer
-            result = await repo.delete_messages(lo, hi, cutoff)
+            result = await step(repo, lo, hi)
             newer = result.newer_seen
-            return result.deleted
+            return result.done
 
         done = await batcher.run(window)
-        deleted += done
+        total += done
         if done == 0 and newer:
             break  # ids grow with time: everything from here on is newer than the cutoff
         lo = hi
-    return deleted
+    return total
