@@ -345,7 +345,6 @@ class PrivacyRepo:
         customer.referrals = 0
         customer.last_contact_at = None
         customer.tier_override = None
-        customer.opt_outs = json.dumps(["all"])
         customer.forgotten_at = customer.forgotten_at or now
         customer.updated_at = now
         await self.session.flush()

@@ -26,6 +26,7 @@ from storage import (
     MessageLog,
     MessagePair,
     PrivacyRepo,
+    ProfileRepo,
     Ticket,
     TicketEvent,
     TicketEventKind,
@@ -177,7 +178,12 @@ async def test_forget_leaves_no_trace_in_any_column_and_keeps_the_counts(
         assert await repo.by_telegram_id(4242) is None
         gone = await session.get(Customer, ids["customer"])
         assert gone is not None and gone.forgotten_at is not None and gone.tier is Tier.GOLD
-        assert json.loads(gone.opt_outs) == ["all"]
+        assert json.loads(gone.opt_outs) == []  # a preference, kept: the loyalty figures stay
+        # Never addressed again: out of every audience and of retiering.
+        profiles = ProfileRepo(session)
+        assert ids["customer"] not in [m.customer_id for m in await profiles.audience()]
+        assert ids["customer"] not in [t.customer_id for t in await profiles.tier_inputs()]
+        assert other["customer"] in [m.customer_id for m in await profiles.audience()]
         tickets = await repo.tickets(ids["customer"])
         # The rows stay, for the counts: kind, status, score; all closed now.
         assert [(t.kind, t.status, t.csat_score, t.subject) for t in tickets] == [
