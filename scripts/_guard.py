@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -201,6 +202,7 @@ class _Compiled:
             {text for entry in self.entries for text in entry.source.allow if len(text) >= 4}
         )
         self.vectors: tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]] | None = None
+        self.vectors_lock = threading.Lock()  # one embedding pass, however many callers
 
 
 def _compile(
@@ -454,6 +456,7 @@ class Guard:
         self.margin = margin
         self._path: Path | None = None
         self._clause_cache: OrderedDict[str, np.ndarray[Any, Any]] = OrderedDict()
+        self._cache_lock = threading.Lock()  # staff replies are checked from worker threads
         self._set(phrases)
 
     @classmethod
@@ -589,12 +592,19 @@ class Guard:
     def _exemplar_vectors(
         self, compiled: _Compiled
     ) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
-        if compiled.vectors is None:
-            assert self._embed is not None
-            bad = self._encode([prefold(text) for _, text in compiled.exemplars])
-            good = self._encode([prefold(text) for text in compiled.allowed_exemplars])
-            compiled.vectors = (bad, good)
-        return compiled.vectors
+        with compiled.vectors_lock:
+            if compiled.vectors is None:
+                bad = self._encode([prefold(text) for _, text in compiled.exemplars])
+                good = self._encode([prefold(text) for text in compiled.allowed_exemplars])
+                compiled.vectors = (bad, good)
+            return compiled.vectors
+
+    def warm_up(self) -> None:
+        """Embed the list's meanings now (seconds of encoder time) rather than on first use.
+
+        Blocking: run it in a worker thread. A no-op without an encoder."""
+        if self._embed is not None:
+            self._exemplar_vectors(self._compiled)
 
     def _encode(self, texts: Sequence[str]) -> np.ndarray[Any, Any]:
         assert self._embed is not None
@@ -603,13 +613,17 @@ class Guard:
         return np.asarray(self._embed(list(texts)), dtype=np.float32)
 
     def _clause_vectors(self, clauses: list[str]) -> np.ndarray[Any, Any]:
-        missing = [c for c in dict.fromkeys(clauses) if c not in self._clause_cache]
+        with self._cache_lock:
+            found = {c: self._clause_cache[c] for c in clauses if c in self._clause_cache}
+        missing = [c for c in dict.fromkeys(clauses) if c not in found]
         if missing:
-            for clause, row in zip(missing, self._encode(missing), strict=True):
-                self._clause_cache[clause] = row
-                if len(self._clause_cache) > 4096:
+            found.update(zip(missing, self._encode(missing), strict=True))
+            with self._cache_lock:
+                for clause in missing:
+                    self._clause_cache[clause] = found[clause]
+                while len(self._clause_cache) > 4096:
                     self._clause_cache.popitem(last=False)
-        return np.stack([self._clause_cache[c] for c in clauses])
+        return np.stack([found[c] for c in clauses])
 
     def _semantic(self, compiled: _Compiled, text: str) -> GuardVerdict:
         if not compiled.exemplars:

@@ -53,6 +53,9 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> No
         "REDIS_URL",
     ):
         monkeypatch.delenv(name, raising=False)
+    # Lexical guard unless a test asks for the encoder: embedding the list's meanings costs
+    # seconds of CPU per services build (tests/care/test_guarding.py runs it for real).
+    monkeypatch.setenv("GUARD_ENCODER", "off")
     monkeypatch.setenv("CAREBOT_CONFIG", str(tmp_path / "absent-carebot.toml"))
     # Services under test match lexically: deterministic at once, and no test pays for
     # encoding the catalog in its own temporary data folder. The encoder has its own tests

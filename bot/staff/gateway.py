@@ -370,7 +370,7 @@ class StaffGateway:
         pair = await repos.staff.pair_by_staff_message(message.chat.id, message.message_id)
         if pair is None:
             return
-        blocked = self.services.staff.edit_allowed(message.text or message.caption)
+        blocked = await self.services.staff.edit_allowed(message.text or message.caption)
         if blocked is not None:
             await self.reply_in_topic(bot, message, blocked)
             return

@@ -12,8 +12,8 @@ from typing import Annotated, Any
 import typer
 
 from care.cli.common import fail, settings_or_exit
+from care.runtime.guarding import build_guard
 from care.runtime.settings import Settings
-from intents import normalize
 from scripts import Guard, GuardVerdict, LibraryError
 
 __all__ = ["Case", "EvalReport", "app", "evaluate", "load_guard", "read_cases"]
@@ -29,7 +29,7 @@ _MODES = {
 def load_guard(settings: Settings) -> Guard:
     """The guard as the bot builds it, or exit 2 naming every broken line of the list."""
     try:
-        return Guard.from_file(settings.forbidden_path, normalize)
+        return build_guard(settings, warm=False)
     except LibraryError as exc:
         fail("\n".join(str(problem) for problem in exc.problems))
 

@@ -14,6 +14,7 @@ customer.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -381,7 +382,8 @@ class StaffDesk:
         now = self.clock()
         customer = await self._customer(repos, ticket)
         if text:
-            verdict = self.guard.check(text)
+            # the semantic layer runs the sentence encoder: never on the event loop
+            verdict = await asyncio.to_thread(self.guard.check, text)
             if not verdict.allowed:
                 blocked = self.staff_text("staff.relay.blocked", _blocked_context(verdict, text))
                 return RelayDecision(False, customer.telegram_id, ticket, blocked=blocked)
@@ -454,11 +456,11 @@ class StaffDesk:
                 now=now,
             )
 
-    def edit_allowed(self, text: str | None) -> Reply | None:
+    async def edit_allowed(self, text: str | None) -> Reply | None:
         """An edited staff text: None when it may reach the customer, else why not."""
         if not text:
             return None
-        verdict = self.guard.check(text)
+        verdict = await asyncio.to_thread(self.guard.check, text)
         if verdict.allowed:
             return None
         return self.staff_text("staff.relay.blocked", _blocked_context(verdict, text))

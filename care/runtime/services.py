@@ -18,6 +18,7 @@ from care.desk.conversation import Conversation
 from care.desk.staff import StaffDesk
 from care.desk.tickets import TicketDesk
 from care.runtime.flood import FloodControl, FloodGate, RedisFloodGate
+from care.runtime.guarding import build_guard
 from care.runtime.metrics import Metrics
 from care.runtime.settings import Settings
 from care.uow import Repos
@@ -73,7 +74,7 @@ def build_services(settings: Settings, *, clock: Callable[[], datetime] = utc_no
         cache_dir=settings.intents_cache_dir,
     )
     library = ScriptLibrary.load(settings.scripts_dirs)
-    guard = Guard.from_file(settings.forbidden_path, normalize=normalize)
+    guard = build_guard(settings)
     renderer = Renderer(library, guard, traditional=settings.traditional_variant)
     desk = TicketDesk(settings)
     conversation = Conversation(

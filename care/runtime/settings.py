@@ -137,6 +137,9 @@ class Settings(BaseSettings):
     intents_cache_dir: Path = Path("data/cache/intents")
     scripts_dir: Path | None = None
     forbidden_file: Path | None = None
+    #: The forbidden-phrase guard's semantic layer: `auto` uses the bundled sentence encoder
+    #: when it loads (intents.load_encoder), `off` keeps the guard lexical.
+    guard_encoder: str = "auto"
     max_message_chars: int = Field(default=4096, gt=0)
     sla: dict[str, SLAPolicy] = Field(default_factory=_default_sla)
     business_hours: BusinessHours = Field(default_factory=BusinessHours)
