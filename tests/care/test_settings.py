@@ -60,8 +60,8 @@ def test_the_setting_offers_exactly_the_renderers_variants() -> None:
 
 
 def test_the_encoder_setting_offers_exactly_the_encoders_values() -> None:
-    annotation = Settings.model_fields["intent_encoder"].annotation
-    assert get_args(annotation) == ENCODER_SETTINGS
+    for name in ("intent_encoder", "guard_encoder"):
+        assert get_args(Settings.model_fields[name].annotation) == ENCODER_SETTINGS
 
 
 def test_intent_encoder_off_runs_lexical_only(monkeypatch: pytest.MonkeyPatch) -> None:
