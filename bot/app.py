@@ -2,24 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator
-
 from aiogram import Bot
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.session.base import BaseSession
 from aiogram.client.telegram import TelegramAPIServer
-from aiogram.fsm.storage.base import (
-    BaseEventIsolation,
-    BaseStorage,
-    DefaultKeyBuilder,
-    StorageKey,
-)
+from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage, DefaultKeyBuilder
 from aiogram.fsm.storage.memory import MemoryStorage, SimpleEventIsolation
 from aiogram.fsm.storage.redis import RedisEventIsolation, RedisStorage
-from redis.asyncio.lock import Lock
-from redis.exceptions import LockNotOwnedError
 
 from bot.inflight import CareDispatcher
 from bot.middlewares import (
@@ -32,7 +22,6 @@ from bot.routers import build_root_router
 from bot.staff.auth import StaffAuth
 from bot.staff.gateway import StaffGateway
 from care.runtime.dedup import RedisUpdateLedger
-from care.runtime.lease import renewed
 from care.runtime.services import Services
 from care.runtime.settings import Settings
 
@@ -68,10 +57,9 @@ def build_dispatcher(
         settings = services.settings
         keys = DefaultKeyBuilder(prefix=f"{settings.redis_prefix}:fsm")
         storage = storage or _SharedRedisStorage(services.redis, key_builder=keys)
-        # The lock expires chat_lock_seconds after its holder stopped renewing it (a dead worker
-        # blocks its chats no longer); waiting for it is bounded too, so a stuck chat fails the
-        # update (5xx, retried later).
-        isolation = _RenewedRedisEventIsolation(
+        # The lock expires after chat_lock_seconds (a dead worker blocks its chats no longer);
+        # waiting for it is bounded too, so a stuck chat fails the update (5xx, retried later).
+        isolation = RedisEventIsolation(
             services.redis,
             key_builder=keys,
             lock_kwargs={
@@ -101,26 +89,6 @@ def build_dispatcher(
         dispatcher.update.outer_middleware(TransactionalDedupMiddleware())
     dispatcher.include_router(build_root_router())
     return dispatcher
-
-
-class _RenewedRedisEventIsolation(RedisEventIsolation):
-    """aiogram's per-chat Redis lock, renewed while the chat's update runs (`care.runtime.lease`):
-    a live worker slower than the lock's TTL keeps its chat; only a dead one loses it."""
-
-    @contextlib.asynccontextmanager
-    async def lock(self, key: StorageKey) -> AsyncIterator[None]:
-        redis_key = self.key_builder.build(key, "lock")
-        lock = self.redis.lock(name=redis_key, **self.lock_kwargs, lock_class=Lock)
-        async with lock:
-
-            async def renew() -> bool:
-                try:
-                    return bool(await lock.reacquire())
-                except LockNotOwnedError:
-                    return False
-
-            async with renewed(renew, float(self.lock_kwargs["timeout"]), f"chat lock {redis_key}"):
-                yield None
 
 
 class _SharedRedisStorage(RedisStorage):

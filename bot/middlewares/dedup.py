@@ -4,8 +4,8 @@ Two placements, because "done" must mean "committed":
 
 * `TransactionalDedupMiddleware` (no Redis) runs *inside* the unit of work and inserts the
   update id in the same transaction as the update's effects: a rollback takes the mark with it.
-* `RedisDedupMiddleware` runs *outside* the unit of work: it claims the id before, renews the
-  claim while the update runs, marks it done after the commit, and releases it on failure.
+* `RedisDedupMiddleware` runs *outside* the unit of work: it claims the id before, marks it done
+  after the commit, and releases the claim when handling failed.
 
 A duplicate is acknowledged without being handled (the handler chain is not called).
 """
@@ -20,7 +20,6 @@ from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject, Update
 
 from care.runtime.dedup import ClaimState, RedisUpdateLedger
-from care.runtime.lease import renewed
 from care.runtime.services import Services
 from care.uow import Repos
 from storage import UpdateLedgerRepo
@@ -80,12 +79,7 @@ class RedisDedupMiddleware(BaseMiddleware):
         if state is ClaimState.BUSY:
             raise UpdateBusy(f"update {event.update_id} is being handled by another worker")
         try:
-            async with renewed(
-                lambda: self.ledger.renew(event.update_id, token),
-                self.ledger.lease_seconds,
-                f"the claim on update {event.update_id}",
-            ):
-                result = await handler(event, data)
+            result = await handler(event, data)
         except BaseException:
             await self.ledger.release(event.update_id, token)
             raise

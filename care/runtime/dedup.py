@@ -9,10 +9,8 @@ Keys move ``absent -> processing (lease) -> done (TTL >= 25 h)``:
 * ``release`` after a failure: the key is deleted (only if it is still ours), so the retry runs.
 
 A worker killed mid-update leaves ``processing`` behind; the lease (the same length as the
-per-chat isolation lock) lets the retry through after it expires. A live worker renews its
-lease while it works (``renew``, `care.runtime.lease`), so a slow update is never run twice.
-Update ids are not monotonic, so nothing relies on their order: each id is its own key and old
-ones simply expire.
+per-chat isolation lock) lets the retry through after it expires. Update ids are not monotonic,
+so nothing relies on their order: each id is its own key and old ones simply expire.
 """
 
 from __future__ import annotations
@@ -27,10 +25,6 @@ __all__ = ["ClaimState", "RedisUpdateLedger"]
 _DONE = "done"
 _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-"""
-_RENEW = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 return 0
 """
 
@@ -79,14 +73,6 @@ class RedisUpdateLedger:
     async def done(self, update_id: int) -> None:
         """The update's effects are committed: remember it for ``ttl_seconds``."""
         await self.redis.set(self._key(update_id), _DONE, ex=self.ttl_seconds)
-
-    async def renew(self, update_id: int, token: str) -> bool:
-        """Extend our claim by a whole lease; False if it is no longer ours (it expired)."""
-        return bool(await self.redis.eval(_RENEW, 1, self._key(update_id), token, self.lease_ms))
-
-    @property
-    def lease_seconds(self) -> float:
-        return self.lease_ms / 1000
 
     async def release(self, update_id: int, token: str) -> None:
         """The update failed: forget our claim so Telegram's retry runs it again."""

@@ -248,31 +248,3 @@ async def test_redis_mode_dedup_and_release(
             await finish(run.worker.stop(), "worker stop")
     # Redis mode does not need the table.
     assert await count_rows(database_url, ProcessedUpdate) == 0
-
-
-@pytest.mark.redis
-async def test_a_live_worker_slower_than_its_lease_keeps_its_update(
-    database_url: str, redis_url: str, redis_prefix: str
-) -> None:
-    """The claim and the chat lock are renewed while the update runs: Telegram's retry of an
-    update still being handled waits and is acknowledged as a duplicate, never answered twice
-    (a fixed lease would expire under the slow reply and let the retry run it again)."""
-    async with FakeBotAPI(token=TOKEN) as api:
-        settings = worker_settings(
-            database_url, api, redis_url=redis_url, redis_prefix=redis_prefix,
-            chat_lock_seconds=0.6,
-        )  # fmt: skip
-        run = await start_worker(settings, api, leader=False)
-        try:
-            await finish(run.worker.prepared.wait(), "worker ready")
-            update = text_update(7011, "请问你们几点关门", update_id=424242)
-            api.set_latency(2.0)  # three leases long
-            first = asyncio.create_task(run.post(update))
-            await wait_until(lambda: run.worker.inflight.active == 1, "the first delivery")
-            await asyncio.sleep(1.0)  # the first lease would have expired by now
-            assert await run.post(update) == 200  # waited for the chat, then saw "done"
-            assert await finish(first, "the first delivery") == 200
-        finally:
-            await run.http.close()
-            await finish(run.worker.stop(), "worker stop")
-    assert len([c for c in api.calls_of("sendMessage") if c.ok]) == 1
