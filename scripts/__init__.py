@@ -10,6 +10,7 @@ Only approved, unmodified scripts are served; every rendered text passes the gua
 from __future__ import annotations
 
 from scripts._approval import approve_script, retire_script
+from scripts._budget import DEFAULT_BUDGET, RenderBudget, TemplateBudgetError
 from scripts._guard import Embed, ForbiddenPhrase, Guard, GuardVerdict, load_forbidden
 from scripts._library import ScriptLibrary
 from scripts._lint import DEFAULT_OPENERS, LintProblem, lint_library, lint_script
@@ -18,6 +19,7 @@ from scripts._render import Rendered, Renderer
 from scripts._templates import TRADITIONAL_VARIANTS
 
 __all__ = [
+    "DEFAULT_BUDGET",
     "DEFAULT_OPENERS",
     "TRADITIONAL_VARIANTS",
     "Embed",
@@ -27,11 +29,13 @@ __all__ = [
     "LibraryError",
     "LibraryProblem",
     "LintProblem",
+    "RenderBudget",
     "Rendered",
     "Renderer",
     "Script",
     "ScriptLibrary",
     "ScriptNotServable",
+    "TemplateBudgetError",
     "approve_script",
     "lint_library",
     "lint_script",

@@ -123,6 +123,14 @@ def _parse_script(
                     )
                 )
                 continue
+            except RecursionError:
+                problems.append(
+                    LibraryProblem(
+                        path, lines.get(f"{key}.body", lines.get(key, line)),
+                        f"{lang} template nests too deeply",
+                    )
+                )
+                continue
             templates[lang] = template
     if len(problems) > before:
         return None

@@ -2,7 +2,8 @@
 
 Checks, each reported as ``file:line: message``:
 forbidden phrases in every language; undeclared, unused or unknown variables and a render
-with sample values; greeting scripts <= 70 characters with long realistic values and
+with sample values within the render budget (steps, time, size: a template that would hog
+the bot is refused here); greeting scripts <= 70 characters with long realistic values and
 addressing the customer by surname + title (`salutation`); complaint scripts opening with
 empathy or an apology (first sentence against a configurable opener list); every configured
 language present; approved scripts unchanged since approval.
@@ -17,6 +18,7 @@ from pathlib import Path
 
 from jinja2 import TemplateError
 
+from scripts._budget import DEFAULT_BUDGET, RenderBudget, TemplateBudgetError
 from scripts._guard import Guard
 from scripts._library import ScriptLibrary
 from scripts._model import Script
@@ -304,6 +306,7 @@ def lint_script(
     *,
     known_variables: Collection[str] = KNOWN_VARIABLES,
     default_language: str = "zh-Hans",
+    budget: RenderBudget = DEFAULT_BUDGET,
 ) -> list[LintProblem]:
     """Every problem of one script (retired scripts are not linted: they are never served)."""
     problems: list[LintProblem] = []
@@ -345,9 +348,16 @@ def lint_script(
         key = f"text.{used_lang}" if used_lang in script.templates else "text.zh-Hans"
         values = SAMPLE_VALUES.get(lang, SAMPLE_VALUES["en"])
         try:
-            plain = html_to_plain(render_html(source, values))
-        except TemplateError as exc:
-            report(key, f"{lang} text does not render with sample values: {exc}")
+            plain = html_to_plain(render_html(source, values, budget))
+        except TemplateBudgetError as exc:
+            report(key, f"{lang} text {exc} with sample values")
+            continue
+        except RecursionError:
+            report(key, f"{lang} text recurses without end (a macro or loop calling itself)")
+            continue
+        except Exception as exc:  # whatever a template can raise, lint reports it as one line
+            kind = "" if isinstance(exc, TemplateError) else f"{type(exc).__name__}: "
+            report(key, f"{lang} text does not render with sample values: {kind}{exc}")
             continue
         verdict = guard.check(plain)
         if not verdict.allowed:

@@ -6,8 +6,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from jinja2 import TemplateError
-
+from scripts._budget import DEFAULT_BUDGET, RenderBudget
 from scripts._guard import Guard
 from scripts._library import ScriptLibrary
 from scripts._model import LANGUAGES, Script
@@ -68,6 +67,7 @@ class Renderer:
         *,
         fallback_id: str = FALLBACK_ID,
         traditional: str = DEFAULT_TRADITIONAL,
+        budget: RenderBudget = DEFAULT_BUDGET,
     ):
         if traditional not in TRADITIONAL_VARIANTS:
             raise ValueError(f"traditional must be one of {sorted(TRADITIONAL_VARIANTS)}")
@@ -75,20 +75,29 @@ class Renderer:
         self.guard = guard
         self.fallback_id = fallback_id
         self.traditional = traditional
+        self.budget = budget
 
     def render(self, script_id: str, language: str, context: Mapping[str, object]) -> Rendered:
         """Render `script_id`; raises `ScriptNotServable` for unknown/draft/retired/edited ids.
 
         A text that fails the guard is replaced by `fallback.safe` (`blocked=True`) and
-        logged on ``carebot.guard``; a template error (a missing context value) is logged
-        and also answered with the fallback so the customer is never left without a reply.
+        logged on ``carebot.guard``. Any render error (a missing context value, a template
+        over its render budget, runaway recursion, ...) is logged and also answered with the
+        fallback, so the customer is never left without a reply.
         """
         script = self.library.servable(script_id)
         source, used = self._source(script, language)
         try:
-            text = render_html(source, context)
-        except TemplateError as exc:
-            _log.error("script %s (%s) failed to render: %s", script.id, used, exc)
+            text = render_html(source, context, self.budget)
+        except Exception as exc:  # an operator's template must never take the bot down
+            _log.error(
+                "script %s version %s (%s) failed to render: %s: %s",
+                script.id,
+                script.version,
+                used,
+                type(exc).__name__,
+                exc,
+            )
             return self._fallback(language, context, blocked=False)
         plain = html_to_plain(text)
         # Approved text: the lexical layer guards what the context put in (names, numbers);
@@ -111,7 +120,7 @@ class Renderer:
     def _fallback(self, language: str, context: Mapping[str, object], *, blocked: bool) -> Rendered:
         script = self.library.servable(self.fallback_id)
         source, used = self._source(script, language)
-        text = render_html(source, context)
+        text = render_html(source, context, self.budget)
         plain = html_to_plain(text)
         verdict = self.guard.check(plain, semantic=False)
         if not verdict.allowed:

@@ -14,7 +14,8 @@ from functools import lru_cache
 
 import opencc
 from jinja2 import StrictUndefined, Template, meta
-from jinja2.sandbox import SandboxedEnvironment
+
+from scripts._budget import DEFAULT_BUDGET, BudgetedEnvironment, RenderBudget, metered_render
 
 _TAG = re.compile(r"<[^>]*>")
 _WIDE = "\u201c\u201d\u2460-\u24ff\u3000-\u303f\u3400-\u9fff\uf900-\ufaff\uff00-\uffef"
@@ -23,9 +24,9 @@ _CJK_FOLD = re.compile(f"(?<=[{_WIDE}]) (?=[{_WIDE}])")
 
 
 @lru_cache(maxsize=1)
-def environment() -> SandboxedEnvironment:
+def environment() -> BudgetedEnvironment:
     # trim_blocks/lstrip_blocks: `{% if %}` lines in YAML block scalars leave no blank lines.
-    return SandboxedEnvironment(
+    return BudgetedEnvironment(
         autoescape=True,
         undefined=StrictUndefined,
         trim_blocks=True,
@@ -69,8 +70,13 @@ def template_variables(source: str) -> set[str]:
     return set(meta.find_undeclared_variables(environment().parse(source)))
 
 
-def render_html(source: str, context: Mapping[str, object]) -> str:
-    return compile_template(source).render(dict(context)).strip()
+def render_html(
+    source: str, context: Mapping[str, object], budget: RenderBudget = DEFAULT_BUDGET
+) -> str:
+    """Render under `budget`; raises `TemplateError` (budget included), `RecursionError`, ..."""
+    template = compile_template(source)
+    values = dict(context)
+    return metered_render(lambda: template.generate(values), budget).strip()
 
 
 def html_to_plain(text: str) -> str:
