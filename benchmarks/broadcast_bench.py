@@ -67,7 +67,7 @@ async def _prepare(
 
     settings = _settings(db_url, api_url, rate=rate, paid=paid)
     database = Database(settings.database_url)
-    library = ScriptLibrary.load(settings.scripts_dirs)
+    library = ScriptLibrary.load(settings.scripts_dirs, key_file=settings.approval_key_file)
     guard = Guard.from_file(settings.forbidden_path, normalize=normalize)
     try:
         await database.upgrade()

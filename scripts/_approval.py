@@ -19,6 +19,7 @@ import yaml
 
 from scripts._library import ScriptLibrary, parse_file, parse_source
 from scripts._model import LibraryError, Script, ScriptNotServable
+from scripts._signing import ensure_key, is_bundled, read_manifest, sign, write_manifest
 
 
 def _yaml_scalar(name: str, value: str) -> str:
@@ -122,26 +123,44 @@ def approve_script(
 ) -> Script:
     """Mark the script approved by `by` now (UTC), pinning its current content hash.
 
+    The approval is signed with the library's approval key (created on first use), or, for
+    a file of the bundled library, recorded in the shipped manifest (scripts/_signing.py).
     Lint first (the CLI does): this function records the decision, it does not judge.
     """
     # Hash what is on disk now: the library may still be serving the previous approved text.
     script = _on_disk(_script(library, script_id))
     when = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
-    updated = _rewrite(
-        script,
-        {
-            "status": "approved",
-            "approved_by": by,
-            "approved_at": when.isoformat().replace("+00:00", "Z"),
-            "approved_version": script.version,
-        },
-    )
+    at = when.isoformat().replace("+00:00", "Z")
+    fields = {
+        "status": "approved",
+        "approved_by": by,
+        "approved_at": at,
+        "approved_version": script.version,
+    }
+    bundled = is_bundled(script.file)
+    if not bundled:
+        if library.key_file is None:
+            raise ScriptNotServable(script_id, "no approval key file is configured to sign with")
+        key = ensure_key(library.key_file)
+        fields["approval_signature"] = sign(key, script.id, script.version, by, at)
+    updated = _rewrite(script, fields)
+    if bundled:
+        write_manifest({**read_manifest(), script.id: script.version})
     library.reload()
     return updated
 
 
 def retire_script(library: ScriptLibrary, script_id: str) -> Script:
-    """Take the script out of service (approval history stays in the file)."""
-    updated = _rewrite(_script(library, script_id), {"status": "retired"})
+    """Take the script out of service (approval history stays in the file, its signature
+    goes: putting `status: approved` back by hand must not revive it)."""
+    script = _script(library, script_id)
+    fields = {"status": "retired"}
+    if script.approval_signature:
+        fields["approval_signature"] = ""
+    updated = _rewrite(script, fields)
+    if is_bundled(script.file):
+        manifest = read_manifest()
+        if manifest.pop(script.id, None) is not None:
+            write_manifest(manifest)
     library.reload()
     return updated

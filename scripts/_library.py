@@ -10,6 +10,7 @@ Reload rules (the bot must keep talking while an operator edits files):
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from scripts._model import (
     Script,
     ScriptNotServable,
 )
+from scripts._signing import read_key, read_manifest, verify
 from scripts._templates import parse_template
 
 _REQUIRED_KEYS = ("id", "purpose", "channel", "text")
@@ -38,6 +40,7 @@ _OPTIONAL_KEYS = (
     "approved_by",
     "approved_at",
     "approved_version",
+    "approval_signature",
     "notes",
 )
 
@@ -149,6 +152,7 @@ def _parse_script(
         line=line,
         notes=_scalar_text(data.get("notes")),
         lines=lines,
+        approval_signature=_scalar_text(data.get("approval_signature")),
     )
 
 
@@ -204,6 +208,20 @@ def parse_source(path: Path, source: str) -> tuple[list[Script], list[LibraryPro
     return (scripts, []) if not problems else ([], problems)
 
 
+def _verified(script: Script, key: bytes | None, manifest: Mapping[str, str]) -> Script:
+    if script.status != "approved" or script.approved_version != script.version:
+        return script
+    ok = manifest.get(script.id) == script.version or verify(
+        key,
+        script.approval_signature,
+        script.id,
+        script.version,
+        script.approved_by,
+        script.approved_at,
+    )
+    return dataclasses.replace(script, approval_verified=ok) if ok else script
+
+
 def _script_files(dirs: Iterable[Path]) -> list[Path]:
     files: list[Path] = []
     for folder in dirs:
@@ -215,11 +233,22 @@ def _script_files(dirs: Iterable[Path]) -> list[Path]:
 
 
 class ScriptLibrary:
-    """Every script from the bundled folder plus operator folders (later folders win per id)."""
+    """Every script from the bundled folder plus operator folders (later folders win per id).
 
-    def __init__(self, dirs: Sequence[Path], *, default_language: str = DEFAULT_LANGUAGE) -> None:
+    `key_file` holds the deployment's approval key (scripts/_signing.py): without it only
+    the bundled manifest's versions count as approved.
+    """
+
+    def __init__(
+        self,
+        dirs: Sequence[Path],
+        *,
+        default_language: str = DEFAULT_LANGUAGE,
+        key_file: Path | None = None,
+    ) -> None:
         self.dirs: tuple[Path, ...] = tuple(Path(d) for d in dirs)
         self.default_language = default_language
+        self.key_file = key_file
         self._by_file: dict[Path, list[Script]] = {}
         self._scripts: dict[str, Script] = {}
         self.problems: list[LibraryProblem] = []
@@ -227,10 +256,14 @@ class ScriptLibrary:
 
     @classmethod
     def load(
-        cls, dirs: Sequence[Path], *, default_language: str = DEFAULT_LANGUAGE
+        cls,
+        dirs: Sequence[Path],
+        *,
+        default_language: str = DEFAULT_LANGUAGE,
+        key_file: Path | None = None,
     ) -> ScriptLibrary:
         """Load every file; raise `LibraryError` if any file is broken (nothing to fall back on)."""
-        library = cls(dirs, default_language=default_language)
+        library = cls(dirs, default_language=default_language, key_file=key_file)
         library._load(first=True)
         if library._broken:
             raise LibraryError(library._broken)
@@ -294,24 +327,27 @@ class ScriptLibrary:
                     by_file[path] = self._by_file[path]  # last good version of this file
                 continue
             by_file[path] = scripts
+        key, manifest = read_key(self.key_file), read_manifest()
         merged: dict[str, Script] = {}
         for scripts in by_file.values():  # insertion order follows dirs order
             for script in scripts:
-                merged[script.id] = script
+                merged[script.id] = _verified(script, key, manifest)
         for script_id, script in list(merged.items()):
-            previous = self._scripts.get(script_id)
-            edited_after_approval = (
-                script.status == "approved" and script.approved_version != script.version
-            )
-            if not edited_after_approval:
+            if script.status != "approved" or script.servable:
                 continue
+            previous = self._scripts.get(script_id)
+            what = (
+                "was edited after approval"
+                if script.approved_version != script.version
+                else "has an approval not signed by `carebot scripts approve`"
+            )
             if not first and previous is not None and previous.servable:
                 merged[script_id] = previous
                 problems.append(
                     LibraryProblem(
                         script.file,
                         script.line,
-                        f"script {script_id!r} was edited after approval; version "
+                        f"script {script_id!r} {what}; version "
                         f"{previous.version} stays in service until it is re-approved",
                     )
                 )
@@ -320,7 +356,7 @@ class ScriptLibrary:
                     LibraryProblem(
                         script.file,
                         script.line,
-                        f"script {script_id!r} was edited after approval and cannot be served "
+                        f"script {script_id!r} {what} and cannot be served "
                         "until it is re-approved",
                     )
                 )

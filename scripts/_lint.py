@@ -327,6 +327,13 @@ def lint_script(
             f"run `carebot scripts approve {script.id} --by NAME`",
             kind="approval",
         )
+    elif script.status == "approved" and not script.servable:
+        report(
+            "status",
+            "approval is not signed (status: approved written by hand?); "
+            f"run `carebot scripts approve {script.id} --by NAME`",
+            kind="approval",
+        )
     for lang in languages:
         if lang not in _languages_of(script, [lang]):
             report("text", f"missing the {lang} text")

@@ -87,6 +87,10 @@ class Script:
     notes: str | None = None
     # key ("id", "text.en", ...) -> 1-based line in `file`
     lines: Mapping[str, int] = field(default_factory=dict)
+    approval_signature: str | None = None
+    #: Set by the library: the approval carries a valid signature or is in the bundled
+    #: manifest (scripts/_signing.py), i.e. it was not written by hand.
+    approval_verified: bool = False
 
     @property
     def version(self) -> str:
@@ -94,8 +98,13 @@ class Script:
 
     @property
     def servable(self) -> bool:
-        """Approved and unchanged since: the only state in which a customer may see it."""
-        return self.status == "approved" and self.approved_version == self.version
+        """Approved (provably, not by hand) and unchanged since: the only state in which a
+        customer may see it."""
+        return (
+            self.status == "approved"
+            and self.approved_version == self.version
+            and self.approval_verified
+        )
 
     def unservable_reason(self) -> str | None:
         if self.status == "draft":
@@ -106,6 +115,11 @@ class Script:
             return (
                 f"it was edited after approval (approved {self.approved_version}, "
                 f"now {self.version}); re-approve it"
+            )
+        if not self.approval_verified:
+            return (
+                "its approval is not signed by `carebot scripts approve` (was status: "
+                "approved written by hand?); approve it with the CLI"
             )
         return None
 

@@ -58,7 +58,11 @@ def _settings() -> Settings:
 
 def _library(settings: Settings, *, exit_code: int = 2) -> ScriptLibrary:
     try:
-        return ScriptLibrary.load(settings.scripts_dirs, default_language=settings.default_language)
+        return ScriptLibrary.load(
+            settings.scripts_dirs,
+            default_language=settings.default_language,
+            key_file=settings.approval_key_file,
+        )
     except LibraryError as exc:
         for problem in exc.problems:
             typer.echo(_line(problem), err=exit_code != 1)

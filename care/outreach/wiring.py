@@ -79,7 +79,7 @@ def build_campaign_services(
     # function (OpenCC + unicodedata), importing it does not build the intent model.
     from intents import normalize
 
-    library = ScriptLibrary.load(settings.scripts_dirs)
+    library = ScriptLibrary.load(settings.scripts_dirs, key_file=settings.approval_key_file)
     guard = Guard.from_file(settings.forbidden_path, normalize=normalize)
     return CampaignServices(
         settings=settings,

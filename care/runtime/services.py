@@ -73,7 +73,7 @@ def build_services(settings: Settings, *, clock: Callable[[], datetime] = utc_no
         encoder=load_encoder(settings.intent_encoder),
         cache_dir=settings.intents_cache_dir,
     )
-    library = ScriptLibrary.load(settings.scripts_dirs)
+    library = ScriptLibrary.load(settings.scripts_dirs, key_file=settings.approval_key_file)
     guard = build_guard(settings)
     renderer = Renderer(library, guard, traditional=settings.traditional_variant)
     desk = TicketDesk(settings)

@@ -136,6 +136,8 @@ class Settings(BaseSettings):
     #: Where the catalog's example vectors are cached (keyed by a hash of the examples).
     intents_cache_dir: Path = Path("data/cache/intents")
     scripts_dir: Path | None = None
+    #: Secret that signs script approvals (created by the first `carebot scripts approve`).
+    approval_key_file: Path = Path("data") / "approval.key"
     forbidden_file: Path | None = None
     #: The forbidden-phrase guard's semantic layer: `auto` uses the bundled sentence encoder
     #: when it loads (intents.load_encoder), `off` keeps the guard lexical.

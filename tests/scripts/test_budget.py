@@ -106,7 +106,7 @@ def _hog_library(write_scripts: WriteScripts) -> ScriptLibrary:
         for n, source in enumerate(LIBRARY_HOGS)
     )
     path = write_scripts("hogs.yaml", hogs + FALLBACK)
-    library = ScriptLibrary.load([path.parent])
+    library = ScriptLibrary.load([path.parent], key_file=path.parent.parent / "approval.key")
     for script_id in library.scripts:
         approve_script(library, script_id, "tester")  # the record only: the CLI lints first
     return library
@@ -145,7 +145,7 @@ def test_a_template_nested_too_deeply_is_a_library_problem(write_scripts: WriteS
         "deep.yaml", f"- id: deep\n  purpose: p\n  channel: chat\n  text:\n    en: '{deep}'\n"
     )
     with pytest.raises(LibraryError) as caught:
-        ScriptLibrary.load([path.parent])
+        ScriptLibrary.load([path.parent], key_file=path.parent.parent / "approval.key")
     assert [str(p) for p in caught.value.problems] == [f"{path}:5: en template nests too deeply"]
 
 

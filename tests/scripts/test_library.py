@@ -120,7 +120,7 @@ def _draft_library(write_scripts: WriteScripts) -> Path:
 
 def test_a_draft_cannot_be_sent(write_scripts: WriteScripts, guard: Guard) -> None:
     path = _draft_library(write_scripts)
-    library = ScriptLibrary.load([path.parent])
+    library = ScriptLibrary.load([path.parent], key_file=path.parent.parent / "approval.key")
     renderer = Renderer(library, guard)
     with pytest.raises(ScriptNotServable, match="draft"):
         renderer.render("hello", "en", {"salutation": "Ms. Liang"})
@@ -133,7 +133,7 @@ def test_approve_then_edit_then_reapprove_then_retire(
 ) -> None:
     path = _draft_library(write_scripts)
     path.chmod(0o644)
-    library = ScriptLibrary.load([path.parent])
+    library = ScriptLibrary.load([path.parent], key_file=path.parent.parent / "approval.key")
     approve_script(library, "hello", "Wang Fang")
     approve_script(library, "fallback.safe", "Wang Fang")
     assert path.stat().st_mode & 0o777 == 0o644  # the atomic rewrite keeps the file's mode
@@ -141,7 +141,8 @@ def test_approve_then_edit_then_reapprove_then_retire(
     assert renderer.render("hello", "en", {"salutation": "Ms. Liang"}).plain == "Hello Ms. Liang!"
 
     path.write_text(path.read_text(encoding="utf-8").replace("Hello", "Hi"), encoding="utf-8")
-    fresh = ScriptLibrary.load([path.parent])  # a new process: nothing approved to fall back on
+    # A new process: nothing approved to fall back on.
+    fresh = ScriptLibrary.load([path.parent], key_file=path.parent.parent / "approval.key")
     with pytest.raises(ScriptNotServable, match="edited after approval"):
         fresh.servable("hello")
     assert any("edited after approval" in p.message for p in fresh.problems)
@@ -162,7 +163,7 @@ def test_later_folders_override_ids(tmp_path: Path, guard: Guard) -> None:
         "  status: draft\n",
         encoding="utf-8",
     )
-    library = ScriptLibrary.load([BUNDLED_DIR, operator])
+    library = ScriptLibrary.load([BUNDLED_DIR, operator], key_file=tmp_path / "approval.key")
     approve_script(library, "faq.hours", "Owner")
     assert (operator / "hours.yaml").read_text(encoding="utf-8").count("approved_by") == 1
     text = Renderer(library, guard).render("faq.hours", "en", {}).plain
@@ -172,7 +173,7 @@ def test_later_folders_override_ids(tmp_path: Path, guard: Guard) -> None:
 def test_broken_file_fails_the_first_load_with_file_and_line(write_scripts: WriteScripts) -> None:
     path = write_scripts("bad.yaml", "- id: x\n  purpose: p\n  channel: chat\n  text: [unclosed\n")
     with pytest.raises(LibraryError) as caught:
-        ScriptLibrary.load([path.parent])
+        ScriptLibrary.load([path.parent], key_file=path.parent.parent / "approval.key")
     problem = caught.value.problems[0]
     assert problem.file == path and problem.line >= 4
     assert str(problem).startswith(f"{path}:")
@@ -193,7 +194,7 @@ def test_template_syntax_error_points_at_the_template_line(write_scripts: WriteS
         """,
     )
     with pytest.raises(LibraryError) as caught:
-        ScriptLibrary.load([path.parent])
+        ScriptLibrary.load([path.parent], key_file=path.parent.parent / "approval.key")
     problem = caught.value.problems[0]
     assert "zh-Hans template" in problem.message
     assert problem.line in (6, 7)
@@ -213,7 +214,7 @@ def test_invalid_fields_are_reported(write_scripts: WriteScripts) -> None:
         """,
     )
     with pytest.raises(LibraryError) as caught:
-        ScriptLibrary.load([path.parent])
+        ScriptLibrary.load([path.parent], key_file=path.parent.parent / "approval.key")
     messages = [f"{p.line}: {p.message}" for p in caught.value.problems]
     assert any(m.startswith("5: unknown key 'varaibles'") for m in messages), messages
 
@@ -227,7 +228,7 @@ def test_hot_reload_keeps_last_good_version_on_a_broken_file(
     write_scripts: WriteScripts, guard: Guard
 ) -> None:
     path = _draft_library(write_scripts)
-    library = ScriptLibrary.load([path.parent])
+    library = ScriptLibrary.load([path.parent], key_file=path.parent.parent / "approval.key")
     approve_script(library, "hello", "Wang Fang")
     approve_script(library, "fallback.safe", "Wang Fang")
     renderer = Renderer(library, guard)

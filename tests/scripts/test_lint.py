@@ -13,7 +13,7 @@ KNOWN = ", ".join(sorted(KNOWN_VARIABLES)) + ")"
 
 
 def _lint(path: Path, guard: Guard, **kwargs: object) -> list[str]:
-    library = ScriptLibrary.load([path.parent])
+    library = ScriptLibrary.load([path.parent], key_file=path.parent.parent / "approval.key")
     return [str(problem) for problem in lint_library(library, guard, LANGUAGES, **kwargs)]  # type: ignore[arg-type]
 
 
@@ -157,7 +157,7 @@ def test_edited_after_approval(write_scripts: WriteScripts, guard: Guard) -> Non
           status: draft
         """,
     )
-    library = ScriptLibrary.load([path.parent])
+    library = ScriptLibrary.load([path.parent], key_file=path.parent.parent / "approval.key")
     approve_script(library, "e", "Wang Fang")
     text = path.read_text(encoding="utf-8")
     assert text.startswith("# keep this comment\n")

@@ -84,7 +84,7 @@ def test_folded_chinese_lines_join_without_spaces(renderer: Renderer) -> None:
 
 def _library(write_scripts: WriteScripts, body: str) -> ScriptLibrary:
     path = write_scripts("chat.yaml", body + FALLBACK)
-    library = ScriptLibrary.load([path.parent])
+    library = ScriptLibrary.load([path.parent], key_file=path.parent.parent / "approval.key")
     for script_id in library.scripts:
         approve_script(library, script_id, "tester")
     return library
