@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from intents import well_formed
 from scripts import Rendered
 
 __all__ = ["Button", "Inbound", "Reply"]
@@ -51,3 +52,12 @@ class Inbound:
     message_id: int | None = None
     caption: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # Update JSON may carry lone surrogates ("\ud83d"), which no UTF-8 encoder (OpenCC,
+        # the database driver, the Bot API) accepts: repaired once, at the door. NULs stay
+        # (storage keeps them verbatim; language detection ignores them).
+        for name in ("first_name", "text", "last_name", "username", "caption"):
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, well_formed(value))

@@ -15,7 +15,7 @@ from intents.engine import IntentEngine, Match
 from intents.evaluation import EvalReport, compute_metrics, evaluate, read_labelled_csv
 from intents.loader import CatalogError, CatalogProblem, IntentSpec, load_catalog
 from intents.matcher import Matcher, MatcherConfig
-from intents.normalize import detect_language, normalize, squash, to_simplified
+from intents.normalize import detect_language, normalize, squash, to_simplified, well_formed
 
 __all__ = [
     "ENCODER_SETTINGS",
@@ -37,4 +37,5 @@ __all__ = [
     "read_labelled_csv",
     "squash",
     "to_simplified",
+    "well_formed",
 ]

@@ -15,7 +15,7 @@ from functools import lru_cache
 
 import opencc
 
-__all__ = ["detect_language", "normalize", "squash", "to_simplified"]
+__all__ = ["detect_language", "normalize", "squash", "to_simplified", "well_formed"]
 
 _KEEP_CATEGORIES = ("L", "N", "M")
 _SPACES = re.compile(r"\s+")
@@ -34,9 +34,32 @@ def _simplifier() -> opencc.OpenCC:
     return opencc.OpenCC("tw2s")
 
 
+def well_formed(text: str) -> str:
+    """`text` as valid Unicode: surrogate pairs joined, lone surrogates as U+FFFD.
+
+    A JSON update may carry ``"\\ud83d"`` alone; such a string cannot be encoded as UTF-8
+    (OpenCC, the database and the Bot API all need that), so it is repaired once, here.
+
+    >>> well_formed("你好\\ud83d") == "你好\\ufffd"
+    True
+    """
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+    return text
+
+
 def to_simplified(text: str) -> str:
-    """Traditional -> Simplified Chinese (other scripts pass through)."""
-    return str(_simplifier().convert(text))
+    """Traditional -> Simplified Chinese (other scripts pass through).
+
+    OpenCC works on C strings: a NUL would end the text there, so parts are converted
+    one by one and the NULs kept.
+    """
+    converter = _simplifier()
+    return "\x00".join(str(converter.convert(part)) for part in well_formed(text).split("\x00"))
 
 
 @lru_cache(maxsize=4096)
@@ -68,8 +91,10 @@ def detect_language(text: str, default: str = "zh-Hans") -> str:
 
     Chinese wins as soon as a CJK ideograph appears; Traditional when converting to
     Simplified changes the text.  Text with no letters at all (emoji, digits) returns
-    `default` so the conversation keeps the customer's previous language.
+    `default` so the conversation keeps the customer's previous language.  Control
+    characters (a trailing NUL...) and broken surrogates do not count.
     """
+    text = well_formed(text)
     if _CJK.search(text):
         return "zh-Hant" if to_simplified(text) != text else "zh-Hans"
     if any(unicodedata.category(ch).startswith("L") for ch in text):

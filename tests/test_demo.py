@@ -7,6 +7,9 @@ import re
 import sys
 from pathlib import Path
 
+from typer.testing import CliRunner
+
+from bot.cli import app as cli_app
 from tests.progress import run_process
 
 
@@ -40,3 +43,13 @@ def test_demo_survives_hostile_lines(tmp_path: Path) -> None:
     assert done.stdout.count("you> ") == len(lines)
     assert done.stdout.count("bot> ") >= len(lines)
     assert "49" not in done.stdout
+
+
+
+def test_demo_reads_bytes_that_are_not_utf8() -> None:
+    # In process (CliRunner's stdin is a real TextIOWrapper over the bytes): no interpreter
+    # start-up, so it stays quick on a loaded machine.
+    result = CliRunner().invoke(cli_app, ["demo"], input=b"\xff\xfe hi\n\xe4\xbd\xa0\xe5\xa5\xbd\n")
+    assert result.exit_code == 0, result.output
+    assert result.output.count("you> ") == 2 and "\ufffd\ufffd hi" in result.output
+    assert "请问有什么可以帮您" in result.output.split("you> 你好")[1], result.output

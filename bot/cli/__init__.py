@@ -85,6 +85,10 @@ def demo() -> None:
         try:
             await services.database.upgrade()
             interactive = sys.stdin.isatty()
+            # Bytes that are not UTF-8 become U+FFFD instead of ending the demo.
+            reconfigure = getattr(sys.stdin, "reconfigure", None)
+            if reconfigure is not None:
+                reconfigure(encoding="utf-8", errors="replace")
             lines = iter(sys.stdin.readline, "")
             await ConsoleChat(services, sys.stdout).run(lines, interactive=interactive)
         finally:
