@@ -12,8 +12,9 @@ that raises the `SendError` subclasses below. The ledger is the only state:
   the run reports how many (`RunReport.recovered_sending`). A batch is at most 1/20 s of
   sending (and at most 64 rows), which bounds that number.
 
-Pacing: one global slot timeline at `rate` messages/s (a short burst is allowed to catch up
-after a database write), at most one message per `per_chat_interval` seconds per chat;
+Pacing (`Pacer`): a token bucket at `rate` messages/s whose burst (a quarter second's worth,
+to catch up after a database write) is capped by a sliding window, so no second ever holds
+more than `rate` messages; at most one message per `per_chat_interval` seconds per chat;
 `RetryAfter` pauses *all* sending for the time Telegram asks. Time comes from an injected
 `Timer`, so tests travel in time instead of waiting.
 """
@@ -24,7 +25,7 @@ import asyncio
 import logging
 import math
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -74,6 +75,9 @@ log = logging.getLogger("carebot.sender")
 SENDING_LOST = "unknown: interrupted while sending; not resent (greetings are at-most-once)"
 _MAX_RETRY_AFTERS = 8
 _BURST_SECONDS = 0.25
+# Sends handed out this close to a window edge could land in one second after a few
+# microseconds of scheduling jitter; keep the window a hair longer than a second.
+_WINDOW_SLACK = 0.002
 
 
 class SendError(Exception):
@@ -142,15 +146,29 @@ class RealTimer:
 
 
 class Pacer:
-    """Global rate + per-chat spacing + global pause; hands out send slots in FIFO order."""
+    """Global rate + per-chat spacing + global pause; hands out send slots in FIFO order.
+
+    The rate is a token bucket (GCRA form: slots `1/rate` apart, and after a stall - a
+    database write, a slow response - up to a quarter second's worth may go at once to
+    catch up) capped by a sliding window: a send never comes sooner than 1 s after the
+    send `capacity` places before it, so no one-second window ever holds more than
+    `capacity = floor(rate)` messages, however the sends bunch after a stall. Slots are
+    handed out one at a time (a FIFO lock) and stamped with the time they were actually
+    taken, so a late wake-up cannot push two slots into the same second either.
+    """
 
     def __init__(self, rate: float, per_chat_interval: float, timer: Timer) -> None:
         self.interval = 1.0 / rate
+        self.capacity = max(1, math.floor(rate + 1e-9))
+        # A full bucket holds a quarter second of sends, never more than one second's.
+        self.burst = max(1, min(self.capacity, math.floor(rate * _BURST_SECONDS)))
         self.per_chat_interval = per_chat_interval
         self.timer = timer
-        self._next = timer.monotonic()
+        self._next = timer.monotonic()  # the bucket's theoretical arrival time
         self._paused_until = 0.0
         self._last_by_chat: dict[int, float] = {}
+        self._window: deque[float] = deque(maxlen=self.capacity)  # last `capacity` sends
+        self._turn = asyncio.Lock()
 
     def pause(self, seconds: float) -> None:
         """Stop every sender for `seconds` (Telegram's retry_after applies to the bot)."""
@@ -158,26 +176,31 @@ class Pacer:
         self._paused_until = max(self._paused_until, until)
         self._next = max(self._next, self._paused_until)
 
+    def earliest(self, chat_id: int) -> float:
+        """The first instant a send to `chat_id` may go out (ignoring the pause)."""
+        slot = self._next - (self.burst - 1) * self.interval
+        if len(self._window) == self.capacity:
+            slot = max(slot, self._window[0] + 1.0 + _WINDOW_SLACK)
+        chat_ready = self._last_by_chat.get(chat_id, -math.inf) + self.per_chat_interval
+        return max(slot, chat_ready, self._paused_until)
+
     async def wait_turn(self, chat_id: int) -> None:
-        while True:
-            now = self.timer.monotonic()
-            if now < self._paused_until:
-                await self.timer.sleep(self._paused_until - now)
-                continue
-            # A slot behind `now` is allowed (catching up after a database write), but never
-            # more than a short burst's worth.
-            slot = max(self._next, now - _BURST_SECONDS, self._paused_until)
-            chat_ready = self._last_by_chat.get(chat_id, -math.inf) + self.per_chat_interval
-            slot = max(slot, chat_ready)
-            self._next = max(self._next, slot) + self.interval
-            if slot > now:
-                await self.timer.sleep(slot - now)
-            if self.timer.monotonic() < self._paused_until:
-                continue  # a 429 arrived while we waited for our slot: queue again
-            self._last_by_chat[chat_id] = max(slot, self.timer.monotonic())
-            if len(self._last_by_chat) > 50_000:
-                self._forget_old()
-            return
+        async with self._turn:
+            while True:
+                now = self.timer.monotonic()
+                slot = self.earliest(chat_id)
+                if slot > now:
+                    await self.timer.sleep(slot - now)
+                    continue  # re-check: a 429 may have arrived while we waited
+                self._take(chat_id, now)
+                return
+
+    def _take(self, chat_id: int, now: float) -> None:
+        self._next = max(self._next, now) + self.interval
+        self._window.append(now)
+        self._last_by_chat[chat_id] = now
+        if len(self._last_by_chat) > 50_000:
+            self._forget_old()
 
     def _forget_old(self) -> None:
         horizon = self.timer.monotonic() - self.per_chat_interval
