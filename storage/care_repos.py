@@ -112,6 +112,9 @@ class DeliveryResult:
     attempts: int | None = None
 
 
+_CUSTOMERS: Any = Customer.__table__  # type: ignore[attr-defined]  # Core: executemany upserts
+
+
 class ProfileRepo:
     """Customer profiles as the CRM sees them: bulk upsert, export, tiers, audiences."""
 
@@ -147,28 +150,38 @@ class ProfileRepo:
     async def bulk_upsert(self, rows: Sequence[Mapping[str, Any]]) -> None:
         """Insert or update customers by ``telegram_id``; only the given columns change.
 
-        Rows are grouped by the set of columns they carry, and each group is written with
-        multi-row ``INSERT ... ON CONFLICT DO UPDATE`` statements (one per chunk).
+        Rows are grouped by the set of columns they carry; each group is one
+        ``INSERT ... ON CONFLICT DO UPDATE`` statement executed for all its rows
+        (executemany: compiled once, not once per chunk of literal VALUES).
         """
         now = utcnow()
         groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         for row in rows:
             values = {key: row[key] for key in ("telegram_id", *self.IMPORTABLE) if key in row}
+            values["created_at"] = values["updated_at"] = now
             groups.setdefault(tuple(sorted(values)), []).append(values)
         for keys, group in groups.items():
-            size = max(1, 30_000 // (len(keys) + 2) // 2)  # stay under SQLite's bind limit
-            for chunk in _chunks(group, min(size, _CHUNK)):
-                stmt = _upsert_insert(self.session, Customer).values(
-                    [{**values, "created_at": now, "updated_at": now} for values in chunk]
-                )
-                updates = {key: stmt.excluded[key] for key in keys if key != "telegram_id"}
-                updates["updated_at"] = stmt.excluded["updated_at"]
-                await self.session.execute(
-                    stmt.on_conflict_do_update(index_elements=["telegram_id"], set_=updates)
-                )
+            stmt = _upsert_insert(self.session, _CUSTOMERS)
+            updates = {
+                key: stmt.excluded[key] for key in keys if key not in ("telegram_id", "created_at")
+            }
+            upsert = stmt.on_conflict_do_update(index_elements=["telegram_id"], set_=updates)
+            for chunk in _chunks(group, _CHUNK * 4):
+                await self.session.execute(upsert, chunk)
 
     async def all(self) -> builtins.list[Customer]:
         rows = await self.session.scalars(select(Customer).order_by(col(Customer.telegram_id)))
+        return builtins.list(rows.all())
+
+    async def page(self, after: int, limit: int) -> builtins.list[Customer]:
+        """Up to `limit` customers with a Telegram id above `after`, in id order (keyset
+        pagination: an export of any size holds one page at a time)."""
+        rows = await self.session.scalars(
+            select(Customer)
+            .where(col(Customer.telegram_id) > after)
+            .order_by(col(Customer.telegram_id))
+            .limit(limit)
+        )
         return builtins.list(rows.all())
 
     async def tier_inputs(self) -> builtins.list[TierInput]:

@@ -230,6 +230,27 @@ def retention(
         console.print(f"wrote {path}")
 
 
+@app.command("export")
+def export_bench(
+    customers: int = typer.Option(500_000, "--customers", help="Customers in the big run."),
+    write: bool = typer.Option(True, "--write/--no-write", help="Update BENCHMARKS.md."),
+) -> None:
+    """Peak memory of `customers import` and `customers export` (~500k customers)."""
+    bench = _benchmarks("data_bench")
+    report = _benchmarks("report")
+    console = Console(stderr=True)
+    sizes = sorted({max(1, customers // 10), customers})
+    results = bench.run_all(sizes, lambda m: console.print(f"[cyan]{m}[/]"))
+    markdown = bench.render_markdown(
+        results,
+        "## Customer import and export (`carebot bench export`)\n\n" + report.machine_line(),
+    )
+    typer.echo(markdown)
+    if write:
+        path = report.write_section("export", markdown)
+        console.print(f"wrote {path}")
+
+
 @app.command("all")
 def run_all(
     ctx: typer.Context,

@@ -57,7 +57,9 @@ def import_(
         if not report.ok:
             for problem in report.problems:
                 typer.echo(f"{file}:{problem.line}: {problem.message}")
-            fail(f"nothing imported: {len(report.problems)} problem(s) in {report.rows} row(s)", 1)
+            if report.unlisted:
+                typer.echo(f"{file}: ... and {report.unlisted} more problem(s) not listed")
+            fail(f"nothing imported: {report.problem_count} problem(s) in {report.rows} row(s)", 1)
         verb = "would import" if dry_run else "imported"
         typer.echo(
             f"{verb} {report.rows} row(s) ({report.encoding}): {report.created} new, "
@@ -75,8 +77,17 @@ def import_(
 @app.command("export")
 def export(
     out: Annotated[Path | None, typer.Option("--out", "-o", help="File (default: stdout).")] = None,
+    bom: Annotated[
+        bool,
+        typer.Option(
+            "--bom/--no-bom", help="Start with a UTF-8 BOM so Excel reads Chinese (default)."
+        ),
+    ] = True,
 ) -> None:
-    """Write every customer as CSV (UTF-8); the file can be edited and imported back."""
+    """Write every customer as CSV (UTF-8); the file can be edited and imported back.
+
+    Cells that a spreadsheet would run as a formula (= + - @ ...) are prefixed with '.
+    """
     settings = settings_or_exit()
 
     async def _run() -> int:
@@ -84,9 +95,9 @@ def export(
         try:
             await database.upgrade()
             if out is None:
-                return await export_customers(database, sys.stdout)
+                return await export_customers(database, sys.stdout, bom=bom)
             with out.open("w", encoding="utf-8", newline="") as handle:
-                return await export_customers(database, handle)
+                return await export_customers(database, handle, bom=bom)
         finally:
             await database.dispose()
 

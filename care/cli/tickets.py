@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import csv
 import io
 import json
 from collections.abc import Awaitable, Callable
@@ -14,6 +13,7 @@ from typing import Any, TypeVar
 import typer
 
 from care.cli.common import fail, settings_or_exit
+from care.spreadsheet import CsvOut
 from care.uow import Repos
 from storage import Database, Ticket, TicketStatus
 
@@ -141,8 +141,12 @@ def export(
     format: ExportFormat = typer.Option(ExportFormat.JSONL, "--format", help="csv or jsonl."),
     status: TicketStatus | None = typer.Option(None, "--status"),
     limit: int = typer.Option(10_000, "--limit", min=1),
+    bom: bool = typer.Option(
+        True, "--bom/--no-bom", help="CSV: start with a UTF-8 BOM so Excel reads Chinese."
+    ),
 ) -> None:
-    """Every ticket with its transcript, to stdout (CSV: transcript as one JSON column)."""
+    """Every ticket with its transcript, to stdout (CSV: transcript as one JSON column;
+    cells a spreadsheet would run as a formula are prefixed with ')."""
 
     async def work(repos: Repos) -> list[dict[str, Any]]:
         return [await _record(repos, t) for t in await repos.tickets.list(status, limit=limit)]
@@ -154,10 +158,9 @@ def export(
         return
     buffer = io.StringIO()
     fields = [k for k in (records[0] if records else {"number": None}) if k != "events"]
-    writer = csv.DictWriter(buffer, fieldnames=fields, extrasaction="ignore")
-    writer.writeheader()
+    writer = CsvOut(buffer, bom=bom)
+    writer.row(fields)
     for record in records:
-        writer.writerow(
-            {**record, "transcript": json.dumps(record["transcript"], ensure_ascii=False)}
-        )
+        cells = {**record, "transcript": json.dumps(record["transcript"], ensure_ascii=False)}
+        writer.row(cells[name] for name in fields)
     typer.echo(buffer.getvalue(), nl=False)

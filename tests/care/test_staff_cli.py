@@ -48,5 +48,7 @@ def test_list_show_export(settings: Settings, monkeypatch) -> None:
     assert record["resolved_at"] == record["closed_at"] == ""  # still open
     csv_out = runner.invoke(app, ["tickets", "export", "--format", "csv"])
     assert (
-        csv_out.exit_code == 0 and csv_out.output.startswith("number,") and number in csv_out.output
+        csv_out.exit_code == 0
+        and csv_out.output.startswith("\ufeffnumber,")  # BOM: Excel reads UTF-8
+        and number in csv_out.output
     )
