@@ -64,27 +64,34 @@ def read_labelled_csv(path: Path) -> list[tuple[str, str]]:
     row with more fields than the header, or without a label, is reported by line)."""
     with path.open(encoding="utf-8-sig", newline="") as handle:
         reader = csv.DictReader(handle)
-        fields = reader.fieldnames or []
-        if "text" not in fields or "label" not in fields:
-            raise ValueError(f"{path}: expected a header with columns text,label (got {fields})")
-        rows: list[tuple[str, str]] = []
-        problems: list[str] = []
-        for row in reader:
-            # An unquoted comma in the text shifts the label into the text's tail: refuse
-            # such rows instead of scoring against a nonsense label.
-            if row.get(None) or not (row.get("label") or "").strip():
-                problems.append(
-                    f"line {reader.line_num}: expected text,label"
-                    " (quote text that contains commas; the label must not be empty)"
-                )
-                continue
-            rows.append(((row.get("text") or ""), (row.get("label") or "").strip()))
-        if problems:
-            shown = "; ".join(problems[:5]) + (
-                f" (+{len(problems) - 5} more)" if len(problems) > 5 else ""
+        try:
+            return _labelled_rows(path, reader)
+        except csv.Error as exc:  # e.g. a field over csv's size limit: one line, not a traceback
+            raise ValueError(f"{path}: line {reader.line_num}: {exc}") from None
+
+
+def _labelled_rows(path: Path, reader: csv.DictReader[str]) -> list[tuple[str, str]]:
+    fields = reader.fieldnames or []
+    if "text" not in fields or "label" not in fields:
+        raise ValueError(f"{path}: expected a header with columns text,label (got {fields})")
+    rows: list[tuple[str, str]] = []
+    problems: list[str] = []
+    for row in reader:
+        # An unquoted comma in the text shifts the label into the text's tail: refuse
+        # such rows instead of scoring against a nonsense label.
+        if row.get(None) or not (row.get("label") or "").strip():
+            problems.append(
+                f"line {reader.line_num}: expected text,label"
+                " (quote text that contains commas; the label must not be empty)"
             )
-            raise ValueError(f"{len(problems)} malformed row(s): {shown}")
-        return rows
+            continue
+        rows.append(((row.get("text") or ""), (row.get("label") or "").strip()))
+    if problems:
+        shown = "; ".join(problems[:5]) + (
+            f" (+{len(problems) - 5} more)" if len(problems) > 5 else ""
+        )
+        raise ValueError(f"{len(problems)} malformed row(s): {shown}")
+    return rows
 
 
 def predicted_label(match: Match, gold: str) -> str:

@@ -180,6 +180,8 @@ def parse_source(path: Path, source: str) -> tuple[list[Script], list[LibraryPro
         return [], [LibraryProblem(path, line, f"YAML error: {exc.problem or exc}")]
     except yaml.YAMLError as exc:
         return [], [LibraryProblem(path, 1, f"YAML error: {exc}")]
+    except RecursionError:
+        return [], [LibraryProblem(path, 1, "YAML error: the file nests too deeply")]
     if data is None:
         return [], []
     if not isinstance(node, yaml.SequenceNode) or not isinstance(data, list):

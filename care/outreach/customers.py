@@ -286,7 +286,7 @@ def _parse_row(raw: dict[str, str], today: date) -> dict[str, Any]:
             spend = Decimal(text)
         except InvalidOperation:
             raise ValueError(f"total_spend {raw['total_spend']!r} is not an amount") from None
-        if spend < 0 or not spend.is_finite():
+        if not spend.is_finite() or spend < 0:  # NaN first: comparing it raises
             raise ValueError(f"total_spend {raw['total_spend']!r} must be >= 0")
         row["total_spend"] = spend
     for name in ("visits", "referrals"):
@@ -315,7 +315,12 @@ def _parse_row(raw: dict[str, str], today: date) -> dict[str, Any]:
 
 
 def _header(reader: csv.DictReader[str], report: ImportReport) -> bool:
-    header = [name.strip().lower() for name in (reader.fieldnames or [])]
+    try:
+        fieldnames = reader.fieldnames or []
+    except csv.Error as exc:
+        report.problem(1, f"unreadable CSV header: {exc}")
+        return False
+    header = [name.strip().lower() for name in fieldnames]
     if not header:
         report.problem(1, "the file is empty (no header line)")
         return False
@@ -338,7 +343,14 @@ def _valid_rows(
 ) -> Iterator[tuple[int, dict[str, Any]]]:
     """(line, row) for every good row; bad ones become problems. Duplicates are the
     caller's to find (it decides how to remember the ids)."""
-    for raw in reader:
+    while True:
+        try:
+            raw = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:  # a field over csv's size limit, a NUL in a quoted field...
+            report.problem(reader.line_num, f"unreadable CSV: {exc}")
+            return
         line = reader.line_num
         report.rows += 1
         if None in raw:  # more fields than header columns
