@@ -35,7 +35,6 @@ __all__ = [
     "CsvEncodingError",
     "ImportReport",
     "RowProblem",
-    "decode_csv",
     "detect_encoding",
     "export_customers",
     "import_customers",
@@ -124,45 +123,10 @@ class ImportReport:
             self.unlisted += 1
 
 
-def decode_csv(data: bytes, encoding: str = "auto") -> tuple[str, str]:
-    """(text, encoding used). `auto` tries UTF-8 first, then GB18030 (a superset of GBK)."""
-    if data.startswith(b"\xef\xbb\xbf"):
-        data, bom = data[3:], True
-    else:
-        bom = False
-    wanted = encoding.lower().replace("_", "-")
-    if wanted in ("auto", "utf-8", "utf8"):
-        try:
-            return data.decode("utf-8"), "utf-8-sig" if bom else "utf-8"
-        except UnicodeDecodeError as exc:
-            line = data[: exc.start].count(b"\n") + 1
-            looks_gbk = _decodes(data, "gb18030")
-            if wanted != "auto" or not looks_gbk:
-                hint = (
-                    " It looks like GBK (Excel on Chinese Windows): rerun with --encoding gbk,"
-                    " or save the file as 'CSV UTF-8'."
-                    if looks_gbk
-                    else " Save it as 'CSV UTF-8' and try again."
-                )
-                raise CsvEncodingError(
-                    f"the file is not valid UTF-8 (line {line}, byte {exc.start}).{hint}"
-                ) from None
-            return data.decode("gb18030"), "gbk"
-    if wanted in ("gbk", "gb2312", "gb18030", "cp936"):
-        try:
-            return data.decode("gb18030"), "gbk"
-        except UnicodeDecodeError as exc:
-            line = data[: exc.start].count(b"\n") + 1
-            raise CsvEncodingError(
-                f"the file is not valid GBK (line {line}, byte {exc.start}); "
-                "if it is UTF-8, rerun with --encoding utf-8"
-            ) from None
-    raise CsvEncodingError(f"unsupported encoding {encoding!r} (use auto, utf-8 or gbk)")
-
-
 def detect_encoding(path: Path, encoding: str = "auto") -> str:
     """The Python codec to read `path` with ("utf-8-sig" or "gb18030"), checked over the
-    whole file in 1 MB chunks; `CsvEncodingError` (with line and byte) like `decode_csv`."""
+    whole file in 1 MB chunks. `auto` tries UTF-8 first, then GB18030 (a superset of GBK);
+    `CsvEncodingError` names the line and byte of the first bad one."""
     wanted = encoding.lower().replace("_", "-")
     if wanted in ("auto", "utf-8", "utf8"):
         where = _first_error(path, "utf-8")
@@ -213,14 +177,6 @@ def _first_error(path: Path, encoding: str) -> tuple[int, int] | None:
                 return None
             offset += len(chunk)
             lines += chunk.count(b"\n")
-
-
-def _decodes(data: bytes, encoding: str) -> bool:
-    try:
-        data.decode(encoding)
-    except UnicodeDecodeError:
-        return False
-    return True
 
 
 def _parse_date(value: str) -> date:
@@ -479,7 +435,7 @@ async def import_customers(
 
 
 def _encoding_name(path: Path, codec: str) -> str:
-    """What the report calls the encoding (as `decode_csv` does): utf-8, utf-8-sig or gbk."""
+    """What the report calls the encoding: utf-8, utf-8-sig (with a BOM) or gbk."""
     if codec == "gb18030":
         return "gbk"
     with path.open("rb") as handle:
