@@ -143,8 +143,14 @@ async def test_two_workers_and_a_scheduler_survive_a_kill(
             "REDIS_PREFIX": redis_prefix,
             "WEBHOOK_SECRET": SECRET,
             "WEBHOOK_HOST": "127.0.0.1",
-            # A dead worker blocks its chats (and its claimed updates) for this long only.
-            "CHAT_LOCK_SECONDS": "4",
+            # A dead worker blocks its chats (and its claimed updates) for this long only. Long
+            # enough that a live worker on a loaded machine does not outlive its own lock (then
+            # the other worker could run the same update again: a doubled reply).
+            "CHAT_LOCK_SECONDS": "15",
+            # The guard's semantic layer embeds the forbidden list at start: CPU the test does
+            # not exercise (bot replies are checked lexically).
+            "GUARD_ENCODER": "off",
+            "INTENT_ENCODER": "off",
             "LEADER_TTL_SECONDS": "3",
             "LEADER_POLL_SECONDS": "0.5",
             "CAREBOT_CONFIG": str(tmp_path / "absent.toml"),
