@@ -148,7 +148,7 @@ def containing(cells: list[tuple[str, str, Any]], needle: str) -> set[str]:
 async def test_forget_leaves_no_trace_in_any_column_and_keeps_the_counts(
     database: Database,
 ) -> None:
-    ids = await plant(database, 4242, MARK, BIRTHDAY)
+    ids = await plant(database, 918273645546, MARK, BIRTHDAY)
     other = await plant(database, 4343, "Kp9OTHER", date(1990, 1, 2))
     before = await every_value(database)
     # The search can see the planted data (else a clean result would prove nothing).
@@ -159,7 +159,7 @@ async def test_forget_leaves_no_trace_in_any_column_and_keeps_the_counts(
 
     async with database.transaction() as session:
         repo = PrivacyRepo(session)
-        customer = await repo.by_telegram_id(4242)
+        customer = await repo.by_telegram_id(918273645546)
         assert customer is not None
         assert [t.number for t in await repo.held_tickets(ids["customer"])] == ["C-Zq-1"]
         counts = await repo.forget(customer, NOW)
@@ -169,13 +169,13 @@ async def test_forget_leaves_no_trace_in_any_column_and_keeps_the_counts(
     after = await every_value(database)
     assert containing(after, MARK) == set()
     assert containing(after, BIRTHDAY.isoformat()) == set()
-    assert containing(after, "4242") == set()  # the Telegram id is gone too
+    assert containing(after, "918273645546") == set()  # the Telegram id is gone too
     # The other customer is untouched.
     assert containing(after, "Kp9OTHER") == containing(before, "Kp9OTHER")
 
     async with database.session() as session:
         repo = PrivacyRepo(session)
-        assert await repo.by_telegram_id(4242) is None
+        assert await repo.by_telegram_id(918273645546) is None
         gone = await session.get(Customer, ids["customer"])
         assert gone is not None and gone.forgotten_at is not None and gone.tier is Tier.GOLD
         assert json.loads(gone.opt_outs) == []  # a preference, kept: the loyalty figures stay
