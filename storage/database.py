@@ -80,6 +80,15 @@ class Database:
             )
         return self._engine
 
+    @property
+    def is_in_memory(self) -> bool:
+        """An in-memory SQLite database: one shared connection (StaticPool), so sessions must
+        take turns instead of running side by side."""
+        database = self.url.database or ""
+        return self.is_sqlite and (
+            database in ("", ":memory:") or database.startswith("file::memory:")
+        )
+
     def _create_engine(self) -> AsyncEngine:
         if not self.is_sqlite:
             return create_async_engine(self.url, echo=self.echo, pool_pre_ping=True)
@@ -87,7 +96,7 @@ class Database:
         kwargs: dict[str, Any] = {
             "connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_S},
         }
-        in_memory = database in ("", ":memory:") or database.startswith("file::memory:")
+        in_memory = self.is_in_memory
         if in_memory:
             # Every new connection would otherwise see its own empty in-memory database.
             kwargs["poolclass"] = StaticPool

@@ -205,6 +205,8 @@ async def test_a_staff_reply_in_a_closed_topic_reopens_ticket_and_topic(tmp_path
         assert (await env.ticket()).status == TicketStatus.WAITING_CUSTOMER
         assert not env.api.topics(STAFF_CHAT)[thread]["is_closed"]
         assert _copies(env, CUSTOMER)  # the reply reached the customer
+        reopens = [e for e in await _rows(env, TicketEvent) if e.kind == "reopen"]
+        assert len(reopens) == 1  # the reports count reply-reopens too
 
 
 async def test_a_customer_writing_after_the_close_gets_a_new_ticket_and_topic(

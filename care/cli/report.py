@@ -28,8 +28,7 @@ async def collect(settings: Settings, inp: ReportInput) -> dict[str, Any]:
     database = Database(settings.database_url)
     try:
         await database.upgrade()
-        async with database.read_session() as session:
-            return await build_report(session, inp)
+        return await build_report(database, inp)
     finally:
         await database.dispose()
 

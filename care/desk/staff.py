@@ -392,6 +392,11 @@ class StaffDesk:
         reopen_topic = status is TicketStatus.CLOSED
         if status.is_finished:
             await repos.tickets.set_status(ticket, move(ticket.status, "reopen"), now)
+            # the audit trail (and the reports' reopened count) must see a reply-reopen too
+            await repos.staff.add_event(
+                _id(ticket), TicketEventKind.REOPEN, now, actor_id=actor.user_id,
+                actor_name=actor.name,
+            )  # fmt: skip
         if not is_held(ticket):
             await repos.staff.assign(ticket, actor.user_id, now)
             await repos.staff.add_event(

@@ -11,6 +11,7 @@ session and the period and returns its own JSON-ready dict under its own key.
 
 from __future__ import annotations
 
+import asyncio
 import math
 from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -26,7 +27,7 @@ from care.reports.clock import BusinessClock
 from care.reports.period import Period
 from care.runtime.settings import Settings
 from intents import load_catalog
-from storage import ReportQueries, Session, TicketTiming
+from storage import Database, ReportQueries, Session, TicketTiming
 
 __all__ = [
     "COARSE_KINDS",
@@ -493,8 +494,15 @@ def _sla_minutes(settings: Settings) -> dict[str, float]:
     }
 
 
-async def build_report(session: Session, inp: ReportInput) -> dict[str, Any]:
-    """The whole report: the period, the previous period of equal length, and trends."""
+async def build_report(database: Database, inp: ReportInput) -> dict[str, Any]:
+    """The whole report: the period, the previous period of equal length, and trends.
+
+    The two periods are read concurrently, each on its own read session (its own connection):
+    on a 2-core machine that halves the wall time of a large report, since both SQLite's and
+    PostgreSQL's query work happens outside the event loop. Each session is a consistent
+    snapshot of its own period; a message logged between the two snapshots can only move a
+    figure of the period it belongs to.
+    """
     period = inp.period
     previous = period.previous()
 
@@ -507,7 +515,19 @@ async def build_report(session: Session, inp: ReportInput) -> dict[str, Any]:
             "until": p.until.isoformat(),
         }
 
-    current, complaints = await _period(session, inp, period)
+    async def current_and_trends() -> tuple[dict[str, Any], dict[str, Any]]:
+        async with database.read_session() as session:
+            figures, complaints = await _period(session, inp, period)
+            return figures, await _trends(session, inp, complaints)
+
+    async def previous_figures() -> dict[str, Any]:
+        async with database.read_session() as session:
+            return await period_figures(session, inp, previous)
+
+    if database.is_in_memory:  # one shared connection: the two reads must take turns
+        (current, trends), before = await current_and_trends(), await previous_figures()
+    else:
+        (current, trends), before = await asyncio.gather(current_and_trends(), previous_figures())
     return {
         "report_version": 1,
         "generated_at": inp.now.astimezone(UTC).isoformat(timespec="seconds"),
@@ -517,6 +537,6 @@ async def build_report(session: Session, inp: ReportInput) -> dict[str, Any]:
         "previous_period": describe(previous),
         "sla_first_response_minutes": _sla_minutes(inp.settings),
         "current": current,
-        "previous": await period_figures(session, inp, previous),
-        "trends": await _trends(session, inp, complaints),
+        "previous": before,
+        "trends": trends,
     }

@@ -142,8 +142,7 @@ class ManagerReports:
     ) -> ReportCard:
         kinds = await asyncio.to_thread(intent_kinds, self.settings)
         inp = ReportInput(self.settings, period, now, intent_kinds=kinds)
-        async with self.services.database.read_session() as session:
-            report = await build_report(session, inp)
+        report = await build_report(self.services.database, inp)
         context = _summary_context(report, self.texts)
         rendered = self.services.renderer.render("report.summary", self.language, context)
         if heading is not None:

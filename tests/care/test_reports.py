@@ -257,14 +257,13 @@ async def _report(settings: Settings, tier: str | None = None, **period: str) ->
     database = Database(settings.database_url)
     try:
         await database.upgrade()
-        async with database.read_session() as session:
-            chosen = parse_period(
-                period.get("since", "2026-11-02"), period.get("until", "2026-11-08"),
-                settings.zone, today=NOW.date(),
-            )  # fmt: skip
-            report = await build_report(
-                session, ReportInput(settings, chosen, NOW, tier=tier, intent_kinds=KINDS)
-            )
+        chosen = parse_period(
+            period.get("since", "2026-11-02"), period.get("until", "2026-11-08"),
+            settings.zone, today=NOW.date(),
+        )  # fmt: skip
+        report = await build_report(
+            database, ReportInput(settings, chosen, NOW, tier=tier, intent_kinds=KINDS)
+        )
     finally:
         await database.dispose()
     return json.loads(json.dumps(report))  # what --json prints: plain JSON types only
@@ -458,6 +457,16 @@ async def test_empty_database_gives_zeros_and_no_data(report_settings: Settings)
         assert figures["campaigns"]["delivery_rate"] is None
         assert figures["staff"] == []
     assert all(p["complaint_rate"] is None for p in report["trends"]["points"])
+
+
+async def test_an_in_memory_database_reads_its_two_periods_in_turn() -> None:
+    # One shared connection (StaticPool): the periods, read side by side on a file or a
+    # server database, must not interleave two transactions on it.
+    settings = load_settings(
+        database_url="sqlite+aiosqlite://", business_hours=BusinessHours(holidays=[HOLIDAY])
+    )
+    report = await _report(settings)
+    assert report["current"]["has_data"] is False and report["previous"]["has_data"] is False
 
 
 def test_business_clock_agrees_with_the_calendar() -> None:
