@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from storage import CustomerRepo, MessageRepo, Session, StaffRepo, TicketRepo
+from storage import CustomerRepo, MacroRepo, MessageRepo, Session, StaffRepo, TicketRepo
 
 __all__ = ["Repos"]
 
@@ -18,6 +18,7 @@ class Repos:
     messages: MessageRepo
     tickets: TicketRepo
     staff: StaffRepo
+    macros: MacroRepo
 
     @classmethod
     def bind(cls, session: Session) -> Repos:
@@ -27,4 +28,5 @@ class Repos:
             messages=MessageRepo(session),
             tickets=TicketRepo(session),
             staff=StaffRepo(session),
+            macros=MacroRepo(session),
         )

@@ -42,6 +42,7 @@ _OPTIONAL_KEYS = (
     "approved_version",
     "approval_signature",
     "notes",
+    "when",
 )
 
 
@@ -103,6 +104,10 @@ def _parse_script(
         variables = []
     elif len(set(variables)) != len(variables):
         bad("variables", "variables lists a name twice")
+    when = data.get("when") or []
+    if not isinstance(when, list) or not all(isinstance(w, str) and w.strip() for w in when):
+        bad("when", "when must be a list of example customer messages (non-empty texts)")
+        when = []
     text = data["text"]
     templates: dict[str, str] = {}
     if not isinstance(text, dict) or not text:
@@ -129,7 +134,8 @@ def _parse_script(
             except RecursionError:
                 problems.append(
                     LibraryProblem(
-                        path, lines.get(f"{key}.body", lines.get(key, line)),
+                        path,
+                        lines.get(f"{key}.body", lines.get(key, line)),
                         f"{lang} template nests too deeply",
                     )
                 )
@@ -153,6 +159,7 @@ def _parse_script(
         notes=_scalar_text(data.get("notes")),
         lines=lines,
         approval_signature=_scalar_text(data.get("approval_signature")),
+        when=tuple(w.strip() for w in when),
     )
 
 
@@ -358,8 +365,7 @@ class ScriptLibrary:
                     LibraryProblem(
                         script.file,
                         script.line,
-                        f"script {script_id!r} {what} and cannot be served "
-                        "until it is re-approved",
+                        f"script {script_id!r} {what} and cannot be served until it is re-approved",
                     )
                 )
         self._by_file = by_file

@@ -55,6 +55,9 @@ KNOWN_VARIABLES: frozenset[str] = frozenset(
         "status",
         "suggestion",
         "tier",
+        # Staff macros (care/desk/macros.py): values staff give when a macro asks for them.
+        "new_deadline",
+        "order_number",
         # Managers' campaign console (care/outreach/admin.py): names, dates, counts for ADMIN_IDS.
         "blocked",
         "campaign_id",
@@ -181,6 +184,8 @@ _STAFF_SAMPLES: Mapping[str, str] = {
     "status": "waiting_customer",
     "suggestion": "“我来帮您想办法，最晚今天内给您答复”",
     "tier": "gold",
+    "new_deadline": "2026-11-25 18:00",
+    "order_number": "SO-2026112200012345",
 }
 
 DEFAULT_OPENERS: tuple[str, ...] = (
@@ -334,6 +339,10 @@ def lint_script(
             f"run `carebot scripts approve {script.id} --by NAME`",
             kind="approval",
         )
+    if script.when and script.channel != "staff":
+        report("when", "when examples rank staff macros only: use channel: staff or drop them")
+    if script.channel == "staff" and len(set(script.when)) != len(script.when):
+        report("when", "when lists an example twice")
     for lang in languages:
         if lang not in _languages_of(script, [lang]):
             report("text", f"missing the {lang} text")

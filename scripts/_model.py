@@ -10,7 +10,9 @@ from pathlib import Path
 
 LANGUAGES: tuple[str, ...] = ("zh-Hans", "zh-Hant", "en")
 DEFAULT_LANGUAGE = "zh-Hans"
-CHANNELS: tuple[str, ...] = ("chat", "greeting", "report")
+#: chat = the bot's own words; greeting = care messages (<= 70 chars); report = managers'
+#: reports; staff = macros staff send from a ticket topic (`/s`, suggested replies).
+CHANNELS: tuple[str, ...] = ("chat", "greeting", "report", "staff")
 TIERS: tuple[str, ...] = ("gold", "silver", "regular")
 STATUSES: tuple[str, ...] = ("draft", "approved", "retired")
 
@@ -91,6 +93,10 @@ class Script:
     #: Set by the library: the approval carries a valid signature or is in the bundled
     #: manifest (scripts/_signing.py), i.e. it was not written by hand.
     approval_verified: bool = False
+    #: Example customer messages this script answers (staff macros): what the suggestion
+    #: ranker matches against. Not part of the version: they never reach a customer, so
+    #: adding an example does not take the approved text out of service.
+    when: tuple[str, ...] = ()
 
     @property
     def version(self) -> str:

@@ -48,6 +48,8 @@ from storage.care_repos import (
 from storage.copy import CopyError, CopyReport, copy_database
 from storage.database import Database, Session
 from storage.leader import PostgresLeaderLock
+from storage.macro_models import MacroKind, MacroOutcome, MacroUse
+from storage.macro_repos import MacroRepo, MacroUsage
 from storage.models import (
     ContentType,
     Customer,
@@ -117,6 +119,11 @@ __all__ = [
     "ForgetCounts",
     "LeaderTerm",
     "LeaderTermRepo",
+    "MacroKind",
+    "MacroOutcome",
+    "MacroRepo",
+    "MacroUsage",
+    "MacroUse",
     "MessageLog",
     "MessagePair",
     "MessageRepo",

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import SQLModel
 
 import storage.care_models
+import storage.macro_models
 import storage.models
 import storage.ops_models
 import storage.staff_models  # noqa: F401  (every table must be in the metadata)

@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel, col, select
 
 from storage.care_models import Campaign, CareTask, Delivery, DeliveryStatus, DeliveryTally
+from storage.macro_models import MacroUse
 from storage.models import Customer, MessageLog, Ticket, TicketStatus
 from storage.repositories import _upsert_insert
 from storage.staff_models import MessagePair, TicketEvent, TicketEventKind
@@ -60,6 +61,7 @@ PERSONAL_TABLES = frozenset(
         "tickets",
         "ticket_events",
         "message_pairs",
+        "macro_uses",
         "deliveries",
         "care_tasks",
     }
@@ -163,6 +165,12 @@ async def redact_tickets(session: AsyncSession, ticket_ids: Sequence[int], now: 
                 )
             )
             .values(text=None)
+        )
+        # values staff typed for a macro (an order number, a date) go with the texts
+        await session.execute(
+            update(MacroUse)
+            .where(col(MacroUse.ticket_id).in_(chunk), col(MacroUse.values_json).is_not(None))
+            .values(values_json=None)
         )
     return messages
 
