@@ -58,6 +58,13 @@ KNOWN_VARIABLES: frozenset[str] = frozenset(
         # Staff macros (care/desk/macros.py): values staff give when a macro asks for them.
         "new_deadline",
         "order_number",
+        "groups",
+        "language",
+        "page",
+        "pages",
+        "script_id",
+        "unknown",
+        "variable",
         # Managers' campaign console (care/outreach/admin.py): names, dates, counts for ADMIN_IDS.
         "blocked",
         "campaign_id",
@@ -186,6 +193,13 @@ _STAFF_SAMPLES: Mapping[str, str] = {
     "tier": "gold",
     "new_deadline": "2026-11-25 18:00",
     "order_number": "SO-2026112200012345",
+    "groups": "delivery: delivery.late · delay.apology\nrefund: refund.status · refund.confirm",
+    "language": "zh-Hant",
+    "page": "2",
+    "pages": "3",
+    "script_id": "macro.complaint.rude_staff",
+    "unknown": "macro.no_such_thing",
+    "variable": "new_deadline",
 }
 
 DEFAULT_OPENERS: tuple[str, ...] = (

@@ -116,6 +116,15 @@ class MacroRepo:
                 await self.session.refresh(use)
         return claimed
 
+    async def claim_back(self, use_id: int, now: datetime) -> None:
+        """A claimed Send that could not go out (guard, retired script): cancelled."""
+        await self.session.execute(
+            update(MacroUse)
+            .where(col(MacroUse.id) == use_id)
+            .values(outcome=MacroOutcome.CANCELLED, decided_at=now)
+            .execution_options(synchronize_session=False)
+        )
+
     # -- suggestions --------------------------------------------------------------------
 
     async def suggest(

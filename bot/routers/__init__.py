@@ -6,7 +6,7 @@ from aiogram import Router
 
 from bot.filters import InPrivateChat
 from bot.middlewares.flood import FloodMiddleware
-from bot.routers import admin, csat, customer, optout, privacy, reports, staff
+from bot.routers import admin, csat, customer, macros, optout, privacy, reports, staff
 from bot.staff.auth import InStaffChat
 
 __all__ = ["build_root_router"]
@@ -40,6 +40,7 @@ def build_root_router() -> Router:
     staff_group.edited_message.filter(InStaffChat())
     staff_group.callback_query.filter(InStaffChat())
     staff_group.include_router(privacy.create_staff_router())  # erasure approvals
+    staff_group.include_router(macros.create_router())  # /s, mac:* buttons, value prompts
     staff_group.include_router(staff.create_router())
     root.include_router(staff_group)
     return root

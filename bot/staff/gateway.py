@@ -342,9 +342,10 @@ class StaffGateway:
                 return False
         return True
 
-    async def reply_in_topic(self, bot: Bot, message: Message, reply: Reply) -> None:
-        """Answer the staff member right under their message (only they need to read it)."""
-        await _retrying(
+    async def reply_in_topic(self, bot: Bot, message: Message, reply: Reply) -> int:
+        """Answer the staff member right under their message (only they need to read it);
+        returns the answer's message id."""
+        sent = await _retrying(
             lambda: bot.send_message(
                 message.chat.id,
                 reply.text,
@@ -352,9 +353,56 @@ class StaffGateway:
                 reply_parameters=ReplyParameters(
                     message_id=message.message_id, allow_sending_without_reply=True
                 ),
+                reply_markup=keyboard_for(reply),
             )
         )
         self.outbox.bucket.spend()
+        return sent.message_id
+
+    async def edit_in_topic(self, bot: Bot, message: Message, reply: Reply) -> None:
+        """Replace a bot message of the topic (a macro list page, a decided preview)."""
+        try:
+            await _retrying(
+                lambda: bot.edit_message_text(
+                    text=reply.text,
+                    chat_id=message.chat.id,
+                    message_id=message.message_id,
+                    reply_markup=keyboard_for(reply),
+                )
+            )
+        except TelegramBadRequest as exc:
+            log.info("topic message not edited: %s", exc.message)
+
+    async def send_macro(
+        self,
+        bot: Bot,
+        repos: Repos,
+        preview: Message,
+        decision: RelayDecision,
+        text: str,
+        after_commit: list[Callable[[], None]],
+    ) -> bool:
+        """Send a macro's customer copy (`decision.signed`) like a relayed staff reply: the
+        copy is paired with the preview message (replies and edits map both ways) and
+        logged; a closed topic reopens; False when the customer has blocked the bot."""
+        ticket, copy = decision.ticket, decision.signed
+        if copy is None:  # pragma: no cover - MacroDesk.send always fills it
+            return False
+        try:
+            sent = await _retrying(lambda: bot.send_message(decision.customer_chat_id, copy.text))
+        except TelegramForbiddenError:
+            notice = await self.services.staff.customer_blocked(repos, ticket)
+            await self.reply_in_topic(bot, preview, notice)
+            return False
+        await self.services.staff.log_relayed(
+            repos, ticket, direction=Direction.OUT, content_type="text", text=text,
+            customer_message_id=sent.message_id, staff_message_id=preview.message_id,
+        )  # fmt: skip
+        if decision.reopen_topic:
+            self.reopen_topic(bot, ticket, after_commit)
+        if decision.taken is not None:
+            self.post(bot, ticket, [decision.taken], after_commit)
+        return True
 
     # -- edits --------------------------------------------------------------------------
 

@@ -372,12 +372,21 @@ class StaffDesk:
     # -- relay --------------------------------------------------------------------------
 
     async def staff_message(
-        self, repos: Repos, ticket: Ticket, actor: StaffActor, text: str | None, content_type: str
+        self,
+        repos: Repos,
+        ticket: Ticket,
+        actor: StaffActor,
+        text: str | None,
+        content_type: str,
+        *,
+        macro: str | None = None,
     ) -> RelayDecision:
         """A staff message in the topic: guard its text/caption, then relay (and take).
 
         Replying is taking: an unassigned ticket is assigned to whoever answers, so the bot
         stops talking over them. The first staff reply stamps the first-response SLA.
+        ``macro`` names the staff macro being sent (`care.desk.macros`): the ticket's
+        pending suggestions are then settled as sent / edited / ignored against it.
         """
         now = self.clock()
         customer = await self._customer(repos, ticket)
@@ -409,6 +418,7 @@ class StaffDesk:
             taken = self.staff_text("staff.event.taken", {"staff_name": actor.name})
         await repos.tickets.set_status(ticket, move(ticket.status, "staff_reply"), now)
         await repos.tickets.record_first_response(ticket, now)
+        await repos.macros.settle_suggestions(_id(ticket), macro, now)
         signed = None
         if not self.settings.staff.anonymous and text and content_type == "text":
             signed = self.customer_text(

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from redis.asyncio import Redis
 
 from care.desk.conversation import Conversation
+from care.desk.macros import MacroDesk
 from care.desk.staff import StaffDesk
 from care.desk.tickets import TicketDesk
 from care.runtime.flood import FloodControl, FloodGate, RedisFloodGate
@@ -47,6 +48,8 @@ class Services:
     conversation: Conversation
     #: Staff takeover: ticket cards, staff actions, guarded relay, CSAT, SLA watcher.
     staff: StaffDesk
+    #: Staff macros: /s, previews, the send-once claim.
+    macros: MacroDesk
     clock: Callable[[], datetime]
     # Per process: Prometheus counters (no module globals) and the optional shared Redis.
     metrics: Metrics = field(default_factory=Metrics)
@@ -102,6 +105,7 @@ def build_services(settings: Settings, *, clock: Callable[[], datetime] = utc_no
         renderer=renderer,
         conversation=conversation,
         staff=staff,
+        macros=MacroDesk(staff),
         clock=clock,
         redis=redis,
     )
