@@ -58,11 +58,23 @@ def run() -> None:
     settings = settings_or_exit()
     try:
         settings.require_token()
-        from bot.runners.polling import run_polling
-
-        asyncio.run(run_polling(settings))
     except SettingsError as exc:
         fail(f"configuration error: {exc}")
+    from aiogram.exceptions import TelegramNetworkError, TelegramUnauthorizedError
+    from aiogram.utils.token import TokenValidationError
+
+    from bot.runners.polling import run_polling
+
+    api = settings.telegram_api_url or "https://api.telegram.org"
+    try:
+        asyncio.run(run_polling(settings))
+    except TokenValidationError:
+        fail("configuration error: BOT_TOKEN is not a bot token (copy it from @BotFather)")
+    except TelegramUnauthorizedError:
+        fail("configuration error: Telegram refused BOT_TOKEN (revoked or mistyped?)")
+    except TelegramNetworkError as exc:
+        why = " ".join(str(exc).split())
+        fail(f"cannot reach Telegram at {api}: {why} (check the network or TELEGRAM_API_URL)")
     except (CatalogError, LibraryError) as exc:
         fail(f"content error: {exc}")
     except KeyboardInterrupt:

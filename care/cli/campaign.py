@@ -7,8 +7,8 @@ imports the framework).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
-from datetime import date, datetime
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import date, datetime, tzinfo
 from typing import Annotated, TypeVar
 
 import typer
@@ -17,9 +17,24 @@ from rich.markup import escape
 from rich.table import Table
 
 from care.cli.common import fail, settings_or_exit
-from care.outreach.campaigns import Audience, CampaignDesk, CampaignError, Preview
+from care.outreach.calendar import (
+    greeting_script,
+    known_occasions,
+    next_occasion_date,
+    occasion_date,
+)
+from care.outreach.campaigns import (
+    Audience,
+    CampaignDesk,
+    CampaignError,
+    Preview,
+    default_window,
+)
 from care.outreach.wiring import campaign_desk
 from care.runtime.services import build_services
+from care.runtime.settings import Settings
+from intents import CatalogError
+from scripts import LibraryError
 from storage import CampaignStatus, DeliveryStatus, Tier
 
 __all__ = ["app", "counts_table", "with_desk"]
@@ -44,6 +59,8 @@ def with_desk(work: Callable[[CampaignDesk], Awaitable[T]]) -> T:
 
     try:
         return asyncio.run(_run())
+    except (CatalogError, LibraryError) as exc:
+        fail(f"content error: {exc}")
     except CampaignError as exc:
         for problem in exc.problems:
             typer.echo(f"  - {problem}", err=True)
@@ -89,22 +106,83 @@ def _print_preview(preview: Preview) -> None:
         console.print(f"[red]cannot schedule:[/] {problem}")
 
 
-def _parse_when(value: str | None, settings_zone: object) -> datetime | None:
+_TIERS = tuple(tier.value for tier in Tier)
+_LANGUAGES = ("zh-Hans", "zh-Hant", "en")
+
+
+def _parse_when(option: str, value: str | None, zone: tzinfo) -> datetime | None:
+    """An ISO date-time option (local to `zone` unless it carries an offset), or one line."""
     if not value:
         return None
-    when = datetime.fromisoformat(value)
-    return when if when.tzinfo else when.replace(tzinfo=settings_zone)  # type: ignore[arg-type]
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        fail(f"{option}: {value!r} is not a date and time; use ISO form, e.g. 2027-09-15T09:00")
+    return when if when.tzinfo else when.replace(tzinfo=zone)
+
+
+def _parse_day(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        fail(f"--date: {value!r} is not a date; use YYYY-MM-DD, e.g. 2027-09-15")
+
+
+def _comma_list(option: str, value: str, known: Sequence[str]) -> tuple[str, ...]:
+    items = tuple(part.strip() for part in value.split(",") if part.strip())
+    unknown = [item for item in items if item not in known]
+    if unknown:
+        fail(f"{option}: unknown {', '.join(map(repr, unknown))} (known: {', '.join(known)})")
+    return items
+
+
+def _occasion_day(occasion: str, on: str | None, settings: Settings) -> date:
+    """The occasion's date: --date, else its next date in the care calendar.
+
+    An unknown occasion is refused with the known ones; a --date the calendar disagrees
+    with is kept, with a warning naming the calendar's date.
+    """
+    custom = settings.care.custom_dates
+    known = known_occasions(custom)
+    if occasion not in known:
+        hint = ""
+        if occasion == "birthday":
+            hint = " (birthday greetings run daily by themselves: [care] birthday_greetings)"
+        fail(f"unknown occasion {occasion!r}{hint}; known: {', '.join(known)}")
+    today = datetime.now(settings.zone).date()
+    if on is None:
+        day = next_occasion_date(occasion, today, custom)
+        if day is None:
+            fail(f"the calendar has no coming date for {occasion!r}; give one with --date")
+        return day
+    day = _parse_day(on)
+    expected = occasion_date(occasion, day.year, custom)
+    if expected is not None and expected != day:
+        typer.secho(
+            f"warning: the care calendar puts {occasion} in {day.year} on "
+            f"{expected.isoformat()}, not {day.isoformat()} (kept as given)",
+            err=True,
+            fg=typer.colors.YELLOW,
+        )
+    return day
 
 
 @app.command("create")
 def create(
-    occasion: Annotated[str, typer.Argument(help="Occasion key, e.g. spring_festival.")],
-    on: Annotated[str | None, typer.Option("--date", help="Occasion date (YYYY-MM-DD).")] = None,
+    occasion: Annotated[
+        str, typer.Argument(help="Occasion key, e.g. mid_autumn (`carebot calendar`).")
+    ],
+    on: Annotated[
+        str | None,
+        typer.Option("--date", help="Occasion date (YYYY-MM-DD); default: its next date."),
+    ] = None,
     name: Annotated[str | None, typer.Option("--name")] = None,
     gold: Annotated[str | None, typer.Option("--gold", help="Script id for gold.")] = None,
     silver: Annotated[str | None, typer.Option("--silver", help="Script id for silver.")] = None,
     regular: Annotated[str | None, typer.Option("--regular", help="Script id for regular.")] = None,
-    tiers: Annotated[str, typer.Option("--tiers", help="Only these tiers (comma list).")] = "",
+    tiers: Annotated[
+        str, typer.Option("--tiers", help="Only these tiers (comma list: gold,silver,regular).")
+    ] = "",
     languages: Annotated[str, typer.Option("--languages", help="Only these languages.")] = "",
     window_start: Annotated[
         str | None, typer.Option("--window-start", help="ISO date-time.")
@@ -115,33 +193,46 @@ def create(
 ) -> None:
     """Create a draft campaign (scripts default to greeting.<occasion>.<tier>)."""
     settings = settings_or_exit()
+    audience = Audience(
+        tiers=_comma_list("--tiers", tiers, _TIERS),
+        languages=_comma_list("--languages", languages, _LANGUAGES),
+    )
+    start = _parse_when("--window-start", window_start, settings.zone)
+    end = _parse_when("--window-end", window_end, settings.zone)
+    day = _occasion_day(occasion, on, settings)
     scripts = None
     if gold or silver or regular:
         scripts = {Tier.GOLD: gold, Tier.SILVER: silver, Tier.REGULAR: regular}
-    start = _parse_when(window_start, settings.zone)
-    end = _parse_when(window_end, settings.zone)
-    day = date.fromisoformat(on) if on else None
 
     async def _work(desk: CampaignDesk) -> None:
+        for option, script_id in (("--gold", gold), ("--silver", silver), ("--regular", regular)):
+            if script_id and script_id not in desk.library:
+                fail(f"{option}: script {script_id!r} does not exist (`carebot scripts list`)")
         window = None
         if start or end:
-            from care.outreach.campaigns import default_window
-
-            d_start, d_end = default_window(day or (start or end or desk.clock()).date(), settings)
+            d_start, d_end = default_window(day, settings)
             window = (start or d_start, end or d_end)
         campaign = await desk.create(
             occasion,
             occasion_date=day,
             name=name,
             scripts=scripts,
-            audience=Audience(
-                tiers=tuple(t for t in tiers.split(",") if t),
-                languages=tuple(x for x in languages.split(",") if x),
-            ),
+            audience=audience,
             window=window,
             paid=paid or None,
             created_by=by,
         )
+        for tier in Tier:
+            wanted = audience.tiers
+            if campaign.script_for(tier) is None and (not wanted or tier.value in wanted):
+                typer.secho(
+                    f"warning: {tier.value}: no script {greeting_script(occasion, tier.value)}"
+                    f" (write and approve it, or name one with --{tier.value})",
+                    err=True,
+                    fg=typer.colors.YELLOW,
+                )
+        if on is None:
+            typer.echo(f"{occasion}: {day.isoformat()} (next date in the care calendar)")
         typer.echo(
             f"created campaign {campaign.id} ({campaign.name}); next: "
             f"carebot campaign preview {campaign.id}"

@@ -19,15 +19,18 @@ from rich.console import Console
 from rich.table import Table
 
 from care.cli.common import fail, settings_or_exit
+from care.runtime.content import missing_scripts
 from intents import (
     CatalogError,
     EvalReport,
     IntentEngine,
+    IntentSpec,
     evaluate,
     load_catalog,
     load_encoder,
     read_labelled_csv,
 )
+from scripts import LibraryError, ScriptLibrary
 
 __all__ = ["app"]
 
@@ -74,13 +77,28 @@ def _matcher_line(setting: str) -> str:
     return f"matcher: lexical + sentence encoder {encoder.name} ({encoder.model})"
 
 
+def _script_problems(specs: list[IntentSpec]) -> list[object]:
+    """Intents answered by a script the library (bundled + SCRIPTS_DIR) does not have."""
+    settings = settings_or_exit()
+    try:
+        library = ScriptLibrary.load(
+            settings.scripts_dirs,
+            default_language=settings.default_language,
+            key_file=settings.approval_key_file,
+        )
+    except LibraryError as exc:
+        return [f"{problem.file}:{problem.line}: {problem.message}" for problem in exc.problems]
+    return list(missing_scripts(specs, library.scripts))
+
+
 @app.command()
 def check(
     catalog: list[Path] | None = typer.Option(None, "--catalog", help=_CATALOG_HELP),
 ) -> None:
     """Validate the catalog folders; print problems as `file:line: message`, exit 1 on any."""
     dirs = _dirs(catalog)
-    specs, problems = load_catalog(dirs)
+    specs, catalog_problems = load_catalog(dirs)
+    problems = [*catalog_problems, *_script_problems(specs)]
     for problem in problems:
         typer.echo(str(problem))
     if problems:

@@ -9,8 +9,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from care.runtime.content import missing_scripts
 from care.runtime.settings import Settings, SettingsError, load_settings
-from intents import normalize
+from intents import load_catalog, normalize
 from scripts import (
     DEFAULT_OPENERS,
     Guard,
@@ -140,8 +141,14 @@ def lint(openers: OpenerOption = None) -> None:
     )
     for problem in problems:
         typer.echo(_line(problem))
-    if problems:
-        typer.echo(f"{len(problems)} problem(s) in {len(library)} scripts", err=True)
+    # The other direction: intents of the catalog answered by a script that is not here.
+    specs, _ = load_catalog(settings.intents_dirs)  # the catalog's own problems: intents check
+    missing = missing_scripts(specs, library.scripts)
+    for intent in missing:
+        typer.echo(f"{_where(intent.file)}:{intent.line}: {intent.message}")
+    if problems or missing:
+        count = len(problems) + len(missing)
+        typer.echo(f"{count} problem(s) in {len(library)} scripts", err=True)
         raise typer.Exit(1)
     typer.echo(f"{len(library)} scripts, no problems")
 

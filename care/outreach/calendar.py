@@ -23,6 +23,8 @@ __all__ = [
     "Occasion",
     "birthday_in",
     "greeting_script",
+    "known_occasions",
+    "next_occasion_date",
     "occasion_date",
     "occasions",
     "upcoming",
@@ -87,6 +89,24 @@ def occasion_date(key: str, year: int, custom: Sequence[CustomOccasion] = ()) ->
     for item in custom:
         if item.key == key:
             return birthday_in(date(2024, item.month, item.day), year)
+    return None
+
+
+def known_occasions(custom: Sequence[CustomOccasion] = ()) -> list[str]:
+    """The keys the calendar can date: public holidays, lunar festivals, custom dates."""
+    return [*_PUBLIC, *LUNAR_FESTIVALS, *(item.key for item in custom)]
+
+
+def next_occasion_date(key: str, today: date, custom: Sequence[CustomOccasion] = ()) -> date | None:
+    """The first date of occasion `key` on or after `today` (None when the calendar has none).
+
+    >>> next_occasion_date("mid_autumn", date(2026, 12, 1))
+    datetime.date(2027, 9, 15)
+    """
+    for year in (today.year, today.year + 1, today.year + 2):
+        when = occasion_date(key, year, custom)
+        if when is not None and when >= today:
+            return when
     return None
 
 

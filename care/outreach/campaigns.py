@@ -38,6 +38,7 @@ __all__ = [
     "CampaignDesk",
     "CampaignError",
     "Preview",
+    "audience_problems",
     "default_window",
 ]
 
@@ -94,6 +95,18 @@ class Preview:
     problems: list[str] = field(default_factory=list)
 
 
+_TIER_NAMES = tuple(tier.value for tier in Tier)
+
+
+def audience_problems(audience: Audience) -> list[str]:
+    """Tiers the audience names that do not exist (one line each; empty: fine)."""
+    return [
+        f"audience: unknown tier {tier!r} (known: {', '.join(_TIER_NAMES)})"
+        for tier in audience.tiers
+        if tier not in _TIER_NAMES
+    ]
+
+
 def default_window(day: date, settings: Settings) -> tuple[datetime, datetime]:
     """From 09:00 on the day (business time zone) to its end: late is fine, tomorrow is not."""
     zone = settings.zone
@@ -137,6 +150,9 @@ class CampaignDesk:
         key: str | None = None,
     ) -> Campaign:
         """A draft campaign; scripts default to ``greeting.<occasion>.<tier>`` when present."""
+        problems = audience_problems(audience or Audience())
+        if problems:
+            raise CampaignError(problems)
         now = self.clock()
         day = occasion_date or now.astimezone(self.settings.zone).date()
         start, end = window or default_window(day, self.settings)
@@ -146,7 +162,8 @@ class CampaignDesk:
             tier: sid if (sid := greeting_script(occasion, tier.value)) in self.library else None
             for tier in Tier
         }
-        zh, _ = OCCASION_NAMES.get(occasion, (occasion, occasion))
+        custom = {item.key: item.name for item in self.settings.care.custom_dates}
+        zh, _ = OCCASION_NAMES.get(occasion, (custom.get(occasion, occasion), occasion))
         campaign = Campaign(
             key=key,
             name=name or f"{zh} {day.isoformat()}",
@@ -185,7 +202,11 @@ class CampaignDesk:
         for tier in tiers:
             script_id = campaign.script_for(tier)
             if not script_id:
-                problems.append(f"{tier.value}: no greeting script for this tier")
+                expected = greeting_script(campaign.occasion, tier.value)
+                problems.append(
+                    f"{tier.value}: no greeting script for this tier "
+                    f"(script {expected} does not exist)"
+                )
                 continue
             problems.extend(self._one_script_problems(tier.value, script_id, greeting=True))
         label = optout_label_script(campaign.category)
@@ -215,9 +236,12 @@ class CampaignDesk:
 
     async def _audience(self, campaign: Campaign) -> list[Any]:
         audience = Audience.from_json(campaign.audience)
+        known = [Tier(t) for t in audience.tiers if t in _TIER_NAMES]
+        if audience.tiers and not known:
+            return []  # only unknown tiers (a row saved before they were checked): nobody
         async with self.database.session() as session:
             return await ProfileRepo(session).audience(
-                tiers=[Tier(t) for t in audience.tiers] or None,
+                tiers=known or None,
                 languages=list(audience.languages) or None,
                 telegram_ids=list(audience.telegram_ids) or None,
                 birthday=date.fromisoformat(audience.birthday) if audience.birthday else None,
@@ -239,7 +263,10 @@ class CampaignDesk:
                 preview.skipped[reason] += 1
             else:
                 preview.recipients[member.tier] += 1
-        preview.problems = self.script_problems(campaign, self._tiers_needed(preview))
+        preview.problems = [
+            *audience_problems(Audience.from_json(campaign.audience)),
+            *self.script_problems(campaign, self._tiers_needed(preview)),
+        ]
         language = self.settings.default_language
         sample = _SAMPLE.get(language, _SAMPLE["zh-Hans"])
         context = {

@@ -18,12 +18,13 @@ from care.desk.conversation import Conversation
 from care.desk.macros import MacroDesk
 from care.desk.staff import StaffDesk
 from care.desk.tickets import TicketDesk
+from care.runtime.content import missing_scripts
 from care.runtime.flood import FloodControl, FloodGate, RedisFloodGate
 from care.runtime.guarding import build_guard
 from care.runtime.metrics import Metrics
 from care.runtime.settings import Settings
 from care.uow import Repos
-from intents import IntentEngine, load_encoder, normalize
+from intents import CatalogError, IntentEngine, load_encoder, normalize
 from scripts import Guard, Renderer, ScriptLibrary
 from storage import Database
 
@@ -69,7 +70,10 @@ class Services:
 
 
 def build_services(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -> Services:
-    """Wire the application from settings; raises the leaves' load errors unchanged."""
+    """Wire the application from settings; raises the leaves' load errors unchanged.
+
+    An intent whose script is not in the library is a `CatalogError` at its file:line.
+    """
     database = Database(settings.database_url)
     intents = IntentEngine(
         settings.intents_dirs,
@@ -77,6 +81,11 @@ def build_services(settings: Settings, *, clock: Callable[[], datetime] = utc_no
         cache_dir=settings.intents_cache_dir,
     )
     library = ScriptLibrary.load(settings.scripts_dirs, key_file=settings.approval_key_file)
+    # An intent answered by a script that does not exist would leave its customers unanswered.
+    missing = missing_scripts(intents.specs, library.scripts)
+    if missing:
+        intents.close()
+        raise CatalogError(missing)
     guard = build_guard(settings)
     renderer = Renderer(library, guard, traditional=settings.traditional_variant)
     desk = TicketDesk(settings)

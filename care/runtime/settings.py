@@ -8,10 +8,14 @@ setting in one line, so the CLI can print it and exit 2 without a traceback.
 
 from __future__ import annotations
 
+import difflib
 import os
+import tomllib
+from collections.abc import Mapping, Sequence
 from datetime import date, time, timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from types import UnionType
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
@@ -212,12 +216,11 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        toml_path = Path(os.environ.get("CAREBOT_CONFIG", "carebot.toml"))
         return (
             init_settings,
             env_settings,
             dotenv_settings,
-            TomlConfigSettingsSource(settings_cls, toml_file=toml_path),
+            TomlConfigSettingsSource(settings_cls, toml_file=config_path()),
         )
 
     @property
@@ -244,11 +247,117 @@ class Settings(BaseSettings):
             raise SettingsError(
                 "BOT_TOKEN is not set: get one from @BotFather and run `BOT_TOKEN=... make run`"
             )
+        # The shape Telegram issues (and aiogram checks): digits, a colon, the secret.
+        bot_id, colon, secret = self.bot_token.get_secret_value().partition(":")
+        if not (colon and bot_id.isdigit() and secret) or any(c.isspace() for c in secret):
+            raise SettingsError(
+                "BOT_TOKEN is not a bot token (it looks like 123456789:AAE...; "
+                "copy it from @BotFather)"
+            )
         return self.bot_token
+
+
+def config_path() -> Path:
+    """The business settings file: `CAREBOT_CONFIG`, else `carebot.toml` in this folder."""
+    return Path(os.environ.get("CAREBOT_CONFIG", "carebot.toml"))
+
+
+def _unknown_keys(value: Any, annotation: Any, path: tuple[str, ...]) -> list[tuple[str, ...]]:
+    """Paths in a parsed TOML document that no settings field reads (a typo is an error)."""
+    while get_origin(annotation) is Annotated:
+        annotation = get_args(annotation)[0]
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        if not isinstance(value, dict):
+            return []
+        fields = annotation.model_fields
+        names = {name: name for name in fields} | {
+            str(f.alias): name for name, f in fields.items() if f.alias
+        }
+        found: list[tuple[str, ...]] = []
+        for key, item in value.items():
+            if key not in names:
+                found.append((*path, key))
+            else:
+                found += _unknown_keys(item, fields[names[key]].annotation, (*path, key))
+        return found
+    origin, args = get_origin(annotation), get_args(annotation)
+    if origin in (dict, Mapping) and isinstance(value, dict) and len(args) == 2:
+        return [
+            found
+            for key, item in value.items()
+            for found in _unknown_keys(item, args[1], (*path, key))
+        ]
+    if origin in (list, tuple, Sequence) and isinstance(value, list) and args:
+        return [k for item in value for k in _unknown_keys(item, args[0], path)]
+    if origin in (Union, UnionType):
+        for member in args:
+            found = _unknown_keys(value, member, path)
+            if found:
+                return found
+    return []
+
+
+def _toml_line(text: str, key_path: tuple[str, ...]) -> int:
+    """The first line of `text` that sets `key_path` (a table header or a dotted key)."""
+    table: tuple[str, ...] = ()
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.split("#", 1)[0].strip()
+        if line.startswith("["):
+            table = tuple(part.strip().strip("\"'") for part in line.strip("[] ").split("."))
+            here = table
+        elif "=" in line:
+            key = line.split("=", 1)[0]
+            here = (*table, *(part.strip().strip("\"'") for part in key.split(".")))
+        else:
+            continue
+        if here[: len(key_path)] == key_path:
+            return number
+    return 1
+
+
+def _check_config_file(path: Path) -> None:
+    """A TOML syntax error or a key no setting reads, as one line naming file:line."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SettingsError(f"{path}: cannot read: {exc}") from None
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"{path}: not valid TOML: {exc}") from None
+    unknown = _unknown_keys(document, Settings, ())
+    if unknown:
+        first = unknown[0]
+        known = _known_names(first[:-1])
+        close = difflib.get_close_matches(first[-1], known, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        more = f"; {len(unknown) - 1} more" if len(unknown) > 1 else ""
+        raise SettingsError(
+            f"{path}:{_toml_line(text, first)}: unknown setting {'.'.join(first)!r}{hint}{more}"
+        )
+
+
+def _known_names(parent: tuple[str, ...]) -> list[str]:
+    """The keys a table at `parent` may hold (for the did-you-mean hint)."""
+    model: Any = Settings
+    for key in parent:
+        is_model = isinstance(model, type) and issubclass(model, BaseModel)
+        field = model.model_fields.get(key) if is_model else None
+        if field is None:
+            return []
+        model = field.annotation
+        if get_origin(model) in (dict, Mapping):
+            return []
+    if isinstance(model, type) and issubclass(model, BaseModel):
+        return list(model.model_fields)
+    return []
 
 
 def load_settings(**overrides: Any) -> Settings:
     """Build the settings once; malformed input becomes a one-line `SettingsError`."""
+    _check_config_file(config_path())
     try:
         return Settings(**overrides)
     except ValidationError as exc:

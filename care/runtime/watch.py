@@ -4,7 +4,8 @@ The intent engine, the script library and the guard each know which files they r
 (`source_files()`) and how to `reload()` them; none of them polls. `FileWatch.poll` stats
 those files - the set of paths, each one's mtime and size - and calls `reload()` on a
 component when its signature changed since the last poll. Problems a reload returns are
-logged as ``file:line: message`` lines (the component keeps its last good version in service);
+logged as ``file:line: message`` lines (the component keeps its last good version in service),
+and so is an intent that now names a script the library lacks;
 a broken state is reported once, not on every poll. `watch_content` runs the poll every
 ~2 s in a worker thread, in every process (not leader-only).
 """
@@ -17,6 +18,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Protocol
 
+from care.runtime.content import missing_scripts
 from care.runtime.periodic import start_periodic
 from care.runtime.services import Services
 
@@ -62,8 +64,15 @@ def signature(paths: Iterable[Path]) -> Signature:
 class FileWatch:
     """Reloads each component when the set, mtime or size of its files changes."""
 
-    def __init__(self, components: Mapping[str, Reloadable]) -> None:
+    def __init__(
+        self,
+        components: Mapping[str, Reloadable],
+        cross_check: Callable[[], Sequence[object]] | None = None,
+    ) -> None:
         self._components = dict(components)
+        #: Run after any reload: problems between components (an intent's missing script).
+        self._cross_check = cross_check
+        self._cross_seen: list[str] = []
         # The components have just loaded: what is on disk now is what they serve.
         self._seen = {name: signature(c.source_files()) for name, c in self._components.items()}
 
@@ -85,13 +94,20 @@ class FileWatch:
             if not problems:
                 log.info("%s reloaded", name)
             reloaded[name] = problems
+        if reloaded and self._cross_check is not None:
+            found = [str(problem) for problem in self._cross_check()]
+            for line in found:
+                if line not in self._cross_seen:
+                    log.warning("%s", line)
+            self._cross_seen = found
         return reloaded
 
 
 def content_watch(services: Services) -> FileWatch:
     """The watch over the intent catalog, the script library and the forbidden list."""
     return FileWatch(
-        {"intents": services.intents, "scripts": services.library, "guard": services.guard}
+        {"intents": services.intents, "scripts": services.library, "guard": services.guard},
+        cross_check=lambda: missing_scripts(services.intents.specs, services.library.scripts),
     )
 
 
