@@ -193,7 +193,7 @@ _WIFI = """\
 intents:
   - id: {id}
     kind: faq
-    script: faq.wifi
+    script: faq.contact
     examples:
       zh-Hans: [有wifi吗, wifi密码是多少]
       en: [do you have wifi, whats the wifi password]
