@@ -26,7 +26,7 @@ from aiogram.types import Message, ReplyParameters
 
 from bot.delivery import retrying
 from bot.inbound import content_type_of
-from bot.keyboards import keyboard_for
+from bot.keyboards import buttons_keyboard, keyboard_for
 from bot.staff.outbox import OutboxJob, StaffOutbox, TokenBucket
 from care.desk.closer import Closure, close_resolved
 from care.desk.staff import RelayDecision, SlaAlert
@@ -114,6 +114,10 @@ class StaffGateway:
                 message.chat.id, message.reply_to_message.message_id
             )
             reply_to = pair.staff_message_id if pair is not None else None
+        # Suggested replies ride on the copy itself: the group's budget pays for no extra post.
+        buttons = await self.services.macros.suggest(
+            repos, ticket, message.text or message.caption, message.message_id
+        )
         if reply_to is None:
             job = OutboxJob(
                 run=lambda group: self._copy_group(bot, message.chat.id, group),
@@ -121,12 +125,14 @@ class StaffGateway:
                 merge_text=message.text if content_type_of(message) == "text" else None,
                 ticket_id=ticket.id,
                 source_message_id=message.message_id,
+                buttons=buttons,
             )
         else:  # a reply is never merged: it must point at its own message
             job = OutboxJob(
                 run=lambda group: self._copy_one(bot, message.chat.id, group[0], reply_to=reply_to),
                 ticket_id=ticket.id,
                 source_message_id=message.message_id,
+                buttons=buttons,
             )
         # The worker uses its own transaction, so the copy waits until this update committed.
         after_commit.append(lambda: self.outbox.put(job))
@@ -138,9 +144,11 @@ class StaffGateway:
         merged = "\n".join(job.merge_text or "" for job in group)
 
         async def send(repos: Repos, ticket: Ticket, thread: int) -> int:
+            newest = next((job.buttons for job in reversed(group) if job.buttons), ())
             sent = await bot.send_message(
-                self.chat_id or 0, merged, message_thread_id=thread, parse_mode=None
-            )
+                self.chat_id or 0, merged, message_thread_id=thread, parse_mode=None,
+                reply_markup=buttons_keyboard(newest),
+            )  # fmt: skip
             return sent.message_id
 
         async def record(repos: Repos, ticket: Ticket, staff_message_id: int) -> None:
@@ -162,6 +170,7 @@ class StaffGateway:
                 customer_chat,
                 job.source_message_id or 0,
                 message_thread_id=thread,
+                reply_markup=buttons_keyboard(job.buttons),
                 reply_parameters=(
                     ReplyParameters(message_id=reply_to, allow_sending_without_reply=True)
                     if reply_to is not None

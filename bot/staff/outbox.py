@@ -20,6 +20,8 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
+from care.replies import Button
+
 __all__ = ["OutboxJob", "StaffOutbox", "TokenBucket"]
 
 log = logging.getLogger("carebot.staff.outbox")
@@ -77,6 +79,9 @@ class OutboxJob:
     run: Callable[[Sequence[OutboxJob]], Awaitable[None]]
     merge_key: int | None = None
     merge_text: str | None = None
+    #: Buttons for the posted message (suggested replies under a customer message's copy);
+    #: a merged burst carries its newest message's.
+    buttons: tuple[Button, ...] = ()
     ticket_id: int | None = None
     source_message_id: int | None = None
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from math import ceil
 
 from care.desk.staff import RelayDecision, StaffActor, StaffDesk
+from care.desk.suggest import SuggestionRanker
 from care.replies import Button, Reply
 from care.timefmt import format_deadline
 from care.uow import Repos
@@ -67,6 +68,8 @@ class MacroDesk:
     """The macro use cases over the staff desk; one per process (`Services.macros`)."""
 
     staff: StaffDesk
+    #: Ranks macros for customer messages; None = no suggested replies.
+    ranker: SuggestionRanker | None = None
 
     # -- the library's macros -----------------------------------------------------------
 
@@ -232,6 +235,33 @@ class MacroDesk:
             Button(self._label("staff.macro.button.cancel"), f"{PREFIX}:x:{use.id}"),
         )
         return MacroStep(reply=Reply(preview.rendered, buttons), use_id=use.id)
+
+    # -- suggested replies ---------------------------------------------------------------
+
+    async def suggest(
+        self, repos: Repos, ticket: Ticket, text: str | None, message_id: int
+    ) -> tuple[Button, ...]:
+        """Up to three approved macros for a customer message, as buttons for its copy in
+        the topic (merged into the relay post: no extra message); () when nothing clears
+        the confidence floor. What was suggested is recorded for `carebot scripts usage`."""
+        if self.ranker is None or not text or not text.strip():
+            return ()
+        ranked = await self.ranker.arank(text)
+        if not ranked:
+            return ()
+        await repos.macros.suggest(
+            ticket_id=_ticket_id(ticket),
+            source_message_id=message_id,
+            ranked=[(s.script_id, s.score) for s in ranked],
+            now=self.staff.clock(),
+        )
+        return tuple(
+            Button(
+                self._label("staff.macro.button.suggest", script_id=_short(s.script_id)),
+                f"{PREFIX}:o:{ticket.id}:{_short(s.script_id)}",
+            )
+            for s in ranked
+        )
 
     # -- Send / Cancel ------------------------------------------------------------------
 

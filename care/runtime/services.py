@@ -17,6 +17,7 @@ from redis.asyncio import Redis
 from care.desk.conversation import Conversation
 from care.desk.macros import MacroDesk
 from care.desk.staff import StaffDesk
+from care.desk.suggest import SuggestionRanker
 from care.desk.tickets import TicketDesk
 from care.runtime.content import missing_scripts
 from care.runtime.flood import FloodControl, FloodGate, RedisFloodGate
@@ -75,9 +76,11 @@ def build_services(settings: Settings, *, clock: Callable[[], datetime] = utc_no
     An intent whose script is not in the library is a `CatalogError` at its file:line.
     """
     database = Database(settings.database_url)
+    # One encoder for the intent engine and the suggested replies (loaded once per process).
+    encoder = load_encoder(settings.intent_encoder)
     intents = IntentEngine(
         settings.intents_dirs,
-        encoder=load_encoder(settings.intent_encoder),
+        encoder=encoder,
         cache_dir=settings.intents_cache_dir,
     )
     library = ScriptLibrary.load(settings.scripts_dirs, key_file=settings.approval_key_file)
@@ -114,7 +117,10 @@ def build_services(settings: Settings, *, clock: Callable[[], datetime] = utc_no
         renderer=renderer,
         conversation=conversation,
         staff=staff,
-        macros=MacroDesk(staff),
+        macros=MacroDesk(
+            staff,
+            SuggestionRanker(library, encoder, intents=intents),
+        ),
         clock=clock,
         redis=redis,
     )

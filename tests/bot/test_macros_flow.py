@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import update
 from sqlmodel import select
 
-from storage import Customer, MacroUse, MessageLog, MessagePair, TicketStatus
+from storage import Customer, MacroRepo, MacroUse, MessageLog, MessagePair, TicketStatus
 from tests.fakes.updates import callback_update
 from tests.staff_harness import CUSTOMER, STAFF_CHAT, STAFF_USER, StaffEnv, staff_env
 
@@ -206,3 +206,48 @@ async def test_two_staff_pressing_send_send_once(tmp_path: Path) -> None:
         assert len(await _customer_texts(env)) == before + 1
         answers = [c.params for c in env.api.calls_of("answerCallbackQuery")]
         assert sum(1 for a in answers if a.get("show_alert")) == 1  # "already sent"
+
+
+async def test_suggestions_ride_on_the_relay_post_and_their_use_is_recorded(
+    tmp_path: Path,
+) -> None:
+    async with staff_env(tmp_path) as env:
+        thread = await env.escalate("我的快递三天还没到，我要投诉")
+        ticket = await env.ticket()
+        [copy] = [c for c in env.api.calls_of("copyMessage") if c.params["chat_id"] == STAFF_CHAT]
+        suggested = [b["callback_data"] for row in copy.params["reply_markup"]["inline_keyboard"]
+                     for b in row]  # fmt: skip
+        assert suggested[0] == f"mac:o:{ticket.id}:delivery.late" and len(suggested) <= 3
+        posts_before = len(_topic_posts(env, thread))
+
+        # tapping the suggestion opens the same preview; sending it is a hit
+        post = {"message_id": copy.result["message_id"], "text": "我的快递三天还没到，我要投诉"}
+        await _press(env, thread, post, suggested[0])
+        await env.settle()
+        preview = _topic_posts(env, thread)[-1]
+        assert len(_topic_posts(env, thread)) == posts_before + 1
+        await _press(env, thread, preview, _buttons(preview)[0][1])
+        await env.settle()
+
+        # a message nothing fits gets a plain copy; one that fits and is answered by hand
+        # counts as ignored
+        await env.say("请问你们几点关门")
+        await env.wait("copyMessage", 2, chat_id=STAFF_CHAT)
+        await env.say("谢谢你们，问题解决了")
+        await env.wait("copyMessage", 3, chat_id=STAFF_CHAT)
+        await env.settle()
+        copies = [
+            c.params for c in env.api.calls_of("copyMessage") if c.params["chat_id"] == STAFF_CHAT
+        ]
+        assert not copies[1].get("reply_markup")
+        assert copies[2]["reply_markup"]["inline_keyboard"][0][0]["callback_data"].endswith(
+            "closing.thanks"
+        )
+        await env.staff("不客气，祝您生活愉快", thread)
+        await env.settle()
+        async with env.services.database.session() as session:
+            usage = await MacroRepo(session).usage()
+        assert usage.counts[("macro.delivery.late", "preview", "sent")] == 1
+        assert usage.counts[("macro.delivery.late", "suggested", "sent")] == 1
+        assert usage.counts[("macro.closing.thanks", "suggested", "ignored")] == 1
+        assert (usage.lines, usage.hits) == (2, 1)

