@@ -71,6 +71,19 @@ class Database:
         return self.url.get_backend_name() == "sqlite"
 
     @property
+    def sqlite_file(self) -> Path | None:
+        """The SQLite database's file, made absolute (None: PostgreSQL or in memory)."""
+        database = self.url.database or ""
+        if not self.is_sqlite or database in ("", ":memory:") or database.startswith("file:"):
+            return None
+        return Path(database).expanduser().resolve()
+
+    @property
+    def display_url(self) -> str:
+        """The URL with its password hidden: what a command may print."""
+        return self.url.render_as_string(hide_password=True)
+
+    @property
     def engine(self) -> AsyncEngine:
         """The async engine (created on first access)."""
         if self._engine is None:

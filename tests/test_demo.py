@@ -27,7 +27,8 @@ def test_scripted_demo_answers_complaint_then_hours(tmp_path: Path) -> None:
     assert re.search(r"C-\d{8}-\d{4}", first), first
     assert re.search("抱歉|对不起", first)
     assert re.search(r"\d{1,2}:\d{2}", second) and "营业" in second, second
-    assert (tmp_path / "data" / "carebot.db").exists(), "embedded database created on first run"
+    assert (tmp_path / "data" / "demo.db").exists(), "the demo's own database, made on first run"
+    assert not (tmp_path / "data" / "carebot.db").exists(), "the real database is not touched"
 
 
 def test_demo_survives_hostile_lines(tmp_path: Path) -> None:

@@ -19,7 +19,7 @@ from bot.cli import campaign  # noqa: F401  (adds `campaign send`; aiogram-free)
 from care.cli import app
 from care.cli.common import fail, settings_or_exit
 from care.runtime.services import build_services
-from care.runtime.settings import SettingsError
+from care.runtime.settings import SettingsError, async_database_url
 from intents import CatalogError
 from scripts import LibraryError
 
@@ -82,13 +82,25 @@ def run() -> None:
 
 
 @app.command()
-def demo() -> None:
+def demo(
+    database: str | None = typer.Option(
+        None,
+        "--database",
+        help="Database URL for the demo; default: its own demo.db in the data folder.",
+    ),
+) -> None:
     """Chat with the bot in this terminal as a customer (no token needed).
 
-    Same database, catalog and scripts as the real bot.  Type a button's number to
-    press it.  Piped input: one message per line, exits at end of input.
+    Same catalog and scripts as the real bot, but its own database (`demo.db` in the data
+    folder), so the demo customer never shows up in campaigns or `tickets list`.  Type a
+    button's number to press it.  Piped input: one message per line, exits at end of input.
     """
     settings = settings_or_exit()
+    url = database or f"sqlite+aiosqlite:///{settings.data_dir / 'demo.db'}"
+    try:
+        settings = settings.model_copy(update={"database_url": async_database_url(url)})
+    except ValueError as exc:
+        fail(f"--database: {exc}")
 
     from bot.transports.console import ConsoleChat
 

@@ -34,7 +34,7 @@ log = logging.getLogger("carebot.campaign")
 @campaign_app.command("send")
 def send(campaign_id: Annotated[int, typer.Argument()]) -> None:
     """Send now (scheduling a draft first); resumes from the ledger after a crash."""
-    settings = settings_or_exit()
+    settings = settings_or_exit(existing_database=True)
     console = Console(stderr=True)
 
     async def _run() -> RunReport:

@@ -45,9 +45,12 @@ app = typer.Typer(
 T = TypeVar("T")
 
 
-def with_desk(work: Callable[[CampaignDesk], Awaitable[T]]) -> T:
-    """Run `work` with a desk over freshly built services; refusals exit 1 with reasons."""
-    settings = settings_or_exit()
+def with_desk(work: Callable[[CampaignDesk], Awaitable[T]], *, existing: bool = True) -> T:
+    """Run `work` with a desk over freshly built services; refusals exit 1 with reasons.
+
+    ``existing``: the database must already be there (every command but `create`).
+    """
+    settings = settings_or_exit(existing_database=existing)
 
     async def _run() -> T:
         services = build_services(settings)
@@ -238,7 +241,7 @@ def create(
             f"carebot campaign preview {campaign.id}"
         )
 
-    with_desk(_work)
+    with_desk(_work, existing=False)
 
 
 @app.command("list")

@@ -88,7 +88,7 @@ def export(
 
     Cells that a spreadsheet would run as a formula (= + - @ ...) are prefixed with '.
     """
-    settings = settings_or_exit()
+    settings = settings_or_exit(existing_database=True)
 
     async def _run() -> int:
         database = Database(settings.database_url)
@@ -112,7 +112,7 @@ def retier(
     ] = False,
 ) -> None:
     """Recompute tiers from spend, visits and referrals; report who moved."""
-    settings = settings_or_exit()
+    settings = settings_or_exit(existing_database=True)
 
     async def _run() -> None:
         database = Database(settings.database_url)
@@ -142,7 +142,7 @@ def set_tier(
     tier: Annotated[str, typer.Argument(help="gold, silver, regular, or auto to clear.")],
 ) -> None:
     """Pin a customer's tier by hand (survives retier), or `auto` to unpin."""
-    settings = settings_or_exit()
+    settings = settings_or_exit(existing_database=True)
     if tier not in ("auto", *(t.value for t in Tier)):
         fail("tier must be gold, silver, regular or auto")
 
@@ -174,7 +174,7 @@ def show_data(
     out: Annotated[Path | None, typer.Option("--out", "-o", help="File (default: stdout).")] = None,
 ) -> None:
     """Everything held about one customer (an access request), as one document."""
-    settings = settings_or_exit()
+    settings = settings_or_exit(existing_database=True)
 
     async def _run() -> dict[str, Any] | None:
         database = Database(settings.database_url)
@@ -213,7 +213,7 @@ def forget(
     an anonymous customer. Open tickets are closed. The running bot deletes the tickets'
     staff-forum topics afterwards. Cannot be undone.
     """
-    settings = settings_or_exit()
+    settings = settings_or_exit(existing_database=True)
     if not yes:
         typer.confirm(
             f"Erase everything held about customer {telegram_id}? This cannot be undone.",

@@ -4,6 +4,7 @@ restore."""
 from __future__ import annotations
 
 import asyncio
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, NoReturn
@@ -38,19 +39,44 @@ def upgrade() -> None:
     typer.echo(f"database at revision {revision}")
 
 
+def _origin(env_name: str, is_default: bool, default: str) -> str:
+    if env_name in os.environ:
+        return f"from {env_name}"
+    return f"default: {default}" if is_default else "from .env or carebot.toml"
+
+
 @app.command()
 def current() -> None:
-    """Print the schema revision the database is at (empty when never upgraded)."""
+    """Which database and data folder commands use, and the schema revision it is at."""
     settings = settings_or_exit()
+    database = Database(settings.database_url)
+    default_dir = Path("data").resolve()
+    typer.echo(
+        f"data folder: {settings.data_dir} ("
+        + _origin("CAREBOT_DATA_DIR", settings.data_dir == default_dir, "data in this folder")
+        + ")"
+    )
+    default_url = f"sqlite+aiosqlite:///{settings.data_dir / 'carebot.db'}"
+    typer.echo(
+        f"database: {database.display_url} ("
+        + _origin(
+            "DATABASE_URL", settings.database_url == default_url, "carebot.db in the data folder"
+        )
+        + ")"
+    )
+    sqlite_file = database.sqlite_file
+    if sqlite_file is not None and not sqlite_file.exists():
+        # Looking must not create it: that is what `db upgrade` is for.
+        typer.echo("revision: (no database file yet: `carebot db upgrade` creates it)")
+        return
 
     async def _run() -> str | None:
-        database = Database(settings.database_url)
         try:
             return await database.current_revision()
         finally:
             await database.dispose()
 
-    typer.echo(asyncio.run(_run()) or "(no schema yet: run `carebot db upgrade`)")
+    typer.echo(f"revision: {asyncio.run(_run()) or '(no schema yet: run `carebot db upgrade`)'}")
 
 
 @app.command()
@@ -64,7 +90,7 @@ def copy(
     The target is migrated first; the copy is one transaction, so on any error it stays
     empty. Stop the bot while copying, then point DATABASE_URL at the target.
     """
-    settings = settings_or_exit()
+    settings = settings_or_exit(existing_database=True)
     try:
         target_url = async_database_url(to)
     except ValueError as exc:
@@ -107,7 +133,7 @@ def backup(
     SQLite: the online backup API (one snapshot of every committed transaction). PostgreSQL:
     pg_dump in its custom format; without pg_dump here, prints the command to run.
     """
-    settings = settings_or_exit()
+    settings = settings_or_exit(existing_database=True)
 
     async def _run() -> backups.BackupResult:
         database = Database(settings.database_url)

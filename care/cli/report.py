@@ -73,7 +73,7 @@ def report(
     ),
 ) -> None:
     """Volume, complaints, tickets and SLA, staff, CSAT, loyalty and campaigns."""
-    settings = settings_or_exit()
+    settings = settings_or_exit(existing_database=True)
     if tier is not None and tier not in TIERS:
         fail(f"--tier: one of {', '.join(TIERS)}, not {tier!r}")
     now = datetime.now(UTC)

