@@ -109,7 +109,6 @@ def test_db_current_says_which_database_without_creating_it(
     assert f"revision: {Database.head_revision()}" in shown.output
 
 
-
 def test_the_demo_has_its_own_database(tmp_path: Path) -> None:
     env = {**os.environ, "CAREBOT_DATA_DIR": str(tmp_path / "data")}
     env.pop("DATABASE_URL", None)
