@@ -45,6 +45,7 @@ def flat(output: str) -> str:
 @pytest.fixture
 def db_env(database_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("DATABASE_URL", database_url)
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
     return database_url
 
 

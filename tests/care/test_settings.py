@@ -17,9 +17,9 @@ from scripts import TRADITIONAL_VARIANTS
 from tests.progress import run_process
 
 
-def test_defaults_are_the_embedded_ones() -> None:
-    settings = load_settings()
-    assert settings.database_url == "sqlite+aiosqlite:///data/carebot.db"
+def test_defaults_are_the_embedded_ones(tmp_path: Path) -> None:
+    settings = load_settings()  # the tests run in tmp_path (tests/conftest.py)
+    assert settings.database_url == f"sqlite+aiosqlite:///{tmp_path / 'data' / 'carebot.db'}"
     assert settings.timezone == "Asia/Shanghai"
     assert settings.default_language == "zh-Hans"
     assert settings.bot_token is None
