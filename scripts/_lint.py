@@ -87,6 +87,12 @@ KNOWN_VARIABLES: frozenset[str] = frozenset(
         "table",
         "total",
         "window",
+        # Follow-ups on an open ticket (care/desk/details.py): what the customer's message added.
+        "amounts",
+        "dates",
+        "orders",
+        "phones",
+        "photos",
         # Manager reports (care/reports/): periods and figures, already formatted.
         *(
             "breached",
@@ -202,6 +208,15 @@ _STAFF_SAMPLES: Mapping[str, str] = {
     "variable": "new_deadline",
 }
 
+# Follow-up sample values (care.desk.details): what a customer's follow-up may carry.
+_FOLLOWUP_SAMPLES: Mapping[str, str] = {
+    "orders": "SF1234567890, JD0012345678",
+    "phones": "+852 9123 4567",
+    "amounts": "¥1,299.50",
+    "dates": "2026-11-28",
+    "photos": "2",
+}
+
 DEFAULT_OPENERS: tuple[str, ...] = (
     "非常抱歉",
     "十分抱歉",
@@ -241,6 +256,7 @@ SAMPLE_VALUES: Mapping[str, Mapping[str, str]] = {
         "business_name": "星河湾旗舰店",
         "back_at": "明天09:00",
         **_STAFF_SAMPLES,
+        **_FOLLOWUP_SAMPLES,
         **_ADMIN_SAMPLES,
         **_REPORT_SAMPLES,
     },
@@ -253,6 +269,7 @@ SAMPLE_VALUES: Mapping[str, Mapping[str, str]] = {
         "business_name": "星河灣旗艦店",
         "back_at": "明天09:00",
         **_STAFF_SAMPLES,
+        **_FOLLOWUP_SAMPLES,
         **_ADMIN_SAMPLES,
         **_REPORT_SAMPLES,
     },
@@ -265,6 +282,7 @@ SAMPLE_VALUES: Mapping[str, Mapping[str, str]] = {
         "business_name": "Harbour City Store",
         "back_at": "at 09:00 tomorrow",
         **_STAFF_SAMPLES,
+        **_FOLLOWUP_SAMPLES,
         **_ADMIN_SAMPLES,
         **_REPORT_SAMPLES,
     },

@@ -46,7 +46,6 @@ def test_demo_survives_hostile_lines(tmp_path: Path) -> None:
     assert "49" not in done.stdout
 
 
-
 def test_demo_reads_bytes_that_are_not_utf8() -> None:
     # In process (CliRunner's stdin is a real TextIOWrapper over the bytes): no interpreter
     # start-up, so it stays quick on a loaded machine.
@@ -54,3 +53,35 @@ def test_demo_reads_bytes_that_are_not_utf8() -> None:
     assert result.exit_code == 0, result.output
     assert result.output.count("you> ") == 2 and "\ufffd\ufffd hi" in result.output
     assert "请问有什么可以帮您" in result.output.split("you> 你好")[1], result.output
+
+
+def test_demo_trace_says_why_the_bot_answered(tmp_path: Path, monkeypatch) -> None:
+    """`--trace`: one line per turn with the intent, score, act, flow, state and ticket."""
+    monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'trace.db'}")
+    lines = ["我的快递三天还没到,太慢了", "订单号是 SF1234567890", "还有人吗", "/start"]
+    result = CliRunner().invoke(cli_app, ["demo", "--trace"], input="\n".join(lines) + "\n")
+    assert result.exit_code == 0, result.output
+    traces = [line for line in result.output.splitlines() if "[trace]" in line]
+    assert len(traces) == len(lines), result.output
+    complaint, details, waiting, command = traces
+    assert "intent=complaint" in complaint and re.search(r"score=\d+\.\d", complaint)
+    assert re.search(r"ticket=C-\d{8}-\d{4}", complaint) and "complaints:1" in complaint
+    assert "flow=details" in details and "asked:" in details
+    assert "act=waiting" in waiting and "flow=waiting" in waiting
+    assert "no conversation turn" in command
+
+
+def test_run_warns_without_a_staff_group(monkeypatch) -> None:
+    import bot.runners.polling as polling
+
+    async def no_polling(settings: object) -> None:
+        return None
+
+    monkeypatch.setattr(polling, "run_polling", no_polling)
+    monkeypatch.setenv("BOT_TOKEN", "42:TEST")
+    result = CliRunner().invoke(cli_app, ["run"])
+    assert result.exit_code == 0, result.output
+    assert "STAFF_CHAT_ID" in result.output and "no live transfer" in result.output
+    monkeypatch.setenv("STAFF_CHAT_ID", "-1001234567890")
+    result = CliRunner().invoke(cli_app, ["run"])
+    assert result.exit_code == 0 and "STAFF_CHAT_ID" not in result.output

@@ -23,7 +23,15 @@ from care.runtime.settings import SettingsError, async_database_url
 from intents import CatalogError
 from scripts import LibraryError
 
-__all__ = ["app", "main"]
+__all__ = ["NO_STAFF_GROUP_WARNING", "app", "main"]
+
+#: What `carebot run` says at start without a staff group, so nobody expects live hand-offs.
+NO_STAFF_GROUP_WARNING = (
+    "warning: STAFF_CHAT_ID is not set, so there is no staff group. Customers who ask for a "
+    "person are told the team will reply in their chat by the deadline (no live transfer); "
+    "every message is still recorded on its ticket (carebot tickets list / show). Set "
+    "STAFF_CHAT_ID to a forum supergroup to take conversations over live."
+)
 
 
 class _LazyWebhookGroup(TyperGroup):
@@ -60,6 +68,8 @@ def run() -> None:
         settings.require_token()
     except SettingsError as exc:
         fail(f"configuration error: {exc}")
+    if settings.staff_chat_id is None:
+        typer.echo(NO_STAFF_GROUP_WARNING, err=True)
     from aiogram.exceptions import TelegramNetworkError, TelegramUnauthorizedError
     from aiogram.utils.token import TokenValidationError
 
@@ -88,6 +98,11 @@ def demo(
         "--database",
         help="Database URL for the demo; default: its own demo.db in the data folder.",
     ),
+    trace: bool = typer.Option(
+        False,
+        "--trace",
+        help="After each turn print the intent, score, act, flow, state and ticket.",
+    ),
 ) -> None:
     """Chat with the bot in this terminal as a customer (no token needed).
 
@@ -114,7 +129,7 @@ def demo(
             if reconfigure is not None:
                 reconfigure(encoding="utf-8", errors="replace")
             lines = iter(sys.stdin.readline, "")
-            await ConsoleChat(services, sys.stdout).run(lines, interactive=interactive)
+            await ConsoleChat(services, sys.stdout, trace=trace).run(lines, interactive=interactive)
         finally:
             await services.aclose()
 

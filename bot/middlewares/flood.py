@@ -1,7 +1,9 @@
-"""Per-customer flood control on private messages: over the limit, one polite notice, then quiet.
+"""Per-customer flood control on private messages: over the limit, record, notify once, no reply.
 
-The decision (sliding window, when to notify) is `care.desk.staff.StaffDesk.flood_check`; this
-middleware only stops the update and sends the notice.
+The decision (sliding window, when to notify) is `care.desk.staff.StaffDesk.flood_verdict`;
+recording the message and the notice are `care.desk.conversation.Conversation.flooded`. This
+middleware only stops the update before the handlers and sends what care returned: nothing a
+customer sends is lost, flooded or not.
 """
 
 from __future__ import annotations
@@ -12,6 +14,9 @@ from typing import Any
 from aiogram import BaseMiddleware
 from aiogram.types import Message, TelegramObject
 
+from bot.delivery import deliver
+from bot.inbound import inbound_from_message
+from bot.staff.gateway import StaffGateway
 from care.runtime.services import Services
 from care.uow import Repos
 
@@ -31,21 +36,22 @@ class FloodMiddleware(BaseMiddleware):
             return await handler(event, data)
         services: Services = data["services"]
         repos: Repos = data["repos"]
-        telegram_id = event.from_user.id
         # Start the update's transaction before judging (no extra statement: the handler
         # would begin it anyway). On SQLite that takes the write lock, so one customer's
         # concurrent updates are judged in the order they then run and commit - the notice
         # follows the replies to the messages before it.
         await repos.session.connection()
-
-        async def language() -> str:
-            # Only for the notice: a lookup per message would be a query on every update.
-            customer = await repos.customers.get_by_telegram_id(telegram_id)
-            return customer.language if customer else services.settings.default_language
-
-        process, notice = await services.staff.flood_check(telegram_id, language)
-        if process:
+        verdict = await services.staff.flood_verdict(event.from_user.id)
+        if verdict == "pass":
             return await handler(event, data)
-        if notice is not None:
-            await data["bot"].send_message(event.chat.id, notice.text)
+        turn = await services.conversation.flooded(
+            repos, inbound_from_message(event), notify=verdict == "notify"
+        )
+        await deliver(data["bot"], event.chat.id, turn, services, repos)
+        gateway: StaffGateway = data["staff_gateway"]
+        if turn.ticket is not None and turn.staff_notes and gateway.chat_id is not None:
+            notes = [
+                services.staff.staff_text(script, context) for script, context in turn.staff_notes
+            ]
+            gateway.post(data["bot"], turn.ticket, notes, data["after_commit"])
         return None

@@ -13,6 +13,7 @@ from bot.delivery import deliver
 from bot.filters import Awaited
 from bot.inbound import inbound_from_callback, inbound_from_message
 from bot.staff.gateway import StaffGateway
+from care.desk.dialogue import DIALOGUE, Dialogue
 from care.runtime.services import Services
 from care.uow import Repos
 
@@ -30,7 +31,11 @@ def create_router() -> Router:
 
 
 async def on_start(message: Message, services: Services, repos: Repos, state: FSMContext) -> None:
+    # A fresh menu, but the conversation's memory (open ticket, complaints) stays.
+    data = await state.get_data()
     await state.clear()
+    if DIALOGUE in data:
+        await state.set_data({DIALOGUE: data[DIALOGUE]})
     turn = await services.conversation.start(repos, inbound_from_message(message))
     await deliver(message.bot, message.chat.id, turn, services, repos)  # type: ignore[arg-type]
 
@@ -69,17 +74,27 @@ async def on_message(
     data = await state.get_data()
     expecting = data.get("expecting")
     turn = await services.conversation.message(
-        repos, inbound_from_message(message), expecting=expecting
+        repos,
+        inbound_from_message(message),
+        expecting=expecting,
+        dialogue=Dialogue.from_data(data.get(DIALOGUE)),
     )
-    if turn.expecting != expecting:
-        # Written only when it changes: with RedisStorage every write (and update_data's
-        # read-before-write) is a round trip, and most messages expect nothing before or after.
-        await state.set_data({**data, "expecting": turn.expecting})
+    remembered = turn.dialogue.to_data() if turn.dialogue is not None else data.get(DIALOGUE)
+    if turn.expecting != expecting or remembered != data.get(DIALOGUE):
+        # Written only when it changes (with RedisStorage every write is a round trip).
+        await state.set_data({**data, "expecting": turn.expecting, DIALOGUE: remembered})
     await deliver(bot, message.chat.id, turn, services, repos)
     if turn.ticket is not None and turn.relay:
         await staff_gateway.relay_from_customer(bot, repos, turn.ticket, message, after_commit)
+    if turn.ticket is not None and turn.staff_notes and staff_gateway.chat_id is not None:
+        notes = [services.staff.staff_text(script, context) for script, context in turn.staff_notes]
+        staff_gateway.post(bot, turn.ticket, notes, after_commit)
 
 
-async def on_edited(message: Message, bot: Bot, repos: Repos, staff_gateway: StaffGateway) -> None:
-    """A customer edited a message: mirror it onto its copy in the staff topic."""
+async def on_edited(
+    message: Message, bot: Bot, services: Services, repos: Repos, staff_gateway: StaffGateway
+) -> None:
+    """A customer edited a message: record the new text (on the open ticket, no reply) and
+    mirror it onto its copy in the staff topic."""
+    await services.conversation.edited(repos, inbound_from_message(message))
     await staff_gateway.customer_edited(bot, repos, message)

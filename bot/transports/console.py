@@ -6,7 +6,8 @@ entities unescaped, buttons listed as [1] [2] ...).  Typing a button's number
 presses it.  With stdin not a terminal, each line is one customer message and
 the demo exits 0 at end of input, so it can be scripted.  Edited content files are
 picked up by the same background watch as the bot's (`care.runtime.watch.watch_content`);
-reading a line blocks the loop, so here it looks between lines.
+reading a line blocks the loop, so here it looks between lines. With `trace`, each turn is
+followed by one line saying why the bot answered so (`care.desk.trace`).
 """
 
 from __future__ import annotations
@@ -18,24 +19,28 @@ import time
 from collections.abc import Iterator
 from typing import Any, TextIO
 
+from aiogram.fsm.storage.base import StorageKey
 from aiogram.methods import EditMessageText, SendMessage, TelegramMethod
 from aiogram.types import InlineKeyboardMarkup, Update
 
 from bot.app import build_dispatcher
 from bot.transports.local_session import LocalSession
+from care.desk.dialogue import DIALOGUE, Dialogue
+from care.desk.trace import trace_line
 from care.runtime.services import Services
 from care.runtime.watch import watch_content
 
 __all__ = ["ConsoleChat"]
 
 _TAG = re.compile(r"<[^>]+>")
-_DEMO_USER = {"id": 10001, "is_bot": False, "first_name": "Demo", "language_code": "zh-hans"}
+_DEMO_ID = 10001
+_DEMO_USER = {"id": _DEMO_ID, "is_bot": False, "first_name": "Demo", "language_code": "zh-hans"}
 
 
 class ConsoleChat:
     """One customer's console conversation with the bot."""
 
-    def __init__(self, services: Services, out: TextIO) -> None:
+    def __init__(self, services: Services, out: TextIO, *, trace: bool = False) -> None:
         from aiogram import Bot
 
         self._out = out
@@ -45,6 +50,8 @@ class ConsoleChat:
         self._dispatcher = build_dispatcher(services)
         self._buttons: list[tuple[str, str]] = []
         self._ids = itertools.count(1)
+        self._trace = trace
+        self._key = StorageKey(bot_id=1, chat_id=_DEMO_ID, user_id=_DEMO_ID)
 
     async def say(self, line: str) -> None:
         """Send one customer line (or press button N by typing its number)."""
@@ -55,7 +62,20 @@ class ConsoleChat:
             update = self._callback(update_id, data)
         else:
             update = self._message(update_id, line)
+        before = await self._remembered()
         await self._dispatcher.feed_update(self._bot, Update.model_validate(update))
+        if self._trace:
+            after = await self._remembered()
+            if after == before or after is None:
+                self._out.write("  [trace] no conversation turn (command, button or flood)\n")
+            else:
+                self._out.write(trace_line(Dialogue.from_data(after)) + "\n")
+            self._out.flush()
+
+    async def _remembered(self) -> Any:
+        """The customer's conversation state as the dispatcher stored it (FSM data)."""
+        data = await self._dispatcher.storage.get_data(self._key)
+        return data.get(DIALOGUE)
 
     async def run(self, lines: Iterator[str], *, interactive: bool) -> None:
         """Feed `lines` until they run out; a terminal gets a welcome and a prompt."""

@@ -32,8 +32,10 @@ class StaffSettings(BaseModel):
     anonymous: bool = True
     #: Language of staff-facing texts (cards, events); None = the default language.
     language: Literal["zh-Hans", "zh-Hant", "en"] | None = None
-    #: Per-customer flood control: messages per minute before the polite notice.
-    flood_per_minute: int = Field(default=20, ge=1)
+    #: Per-customer flood control: messages answered per sliding minute (a burst of this
+    #: many at once is fine); beyond it messages are still recorded, the customer gets one
+    #: polite notice per window and the bot stays quiet until the window frees up.
+    flood_per_minute: int = Field(default=30, ge=1)
     #: Telegram allows a group about 20 bot messages per minute; stay at or under it.
     group_per_minute: int = Field(default=20, ge=1)
     #: SLA warning when this share of a deadline's business time has elapsed.

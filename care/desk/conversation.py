@@ -8,12 +8,15 @@ Nothing here talks to Telegram; every word comes from an approved script.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from care.desk.business_hours import format_back_at
-from care.desk.lifecycle import is_held, move
+from care.desk.details import Details, extract
+from care.desk.dialogue import Act, Dialogue, act, is_angry, is_praise
+from care.desk.lifecycle import escalated_priority, is_held, move
 from care.desk.tickets import TicketDesk
 from care.replies import Button, Inbound, Reply
 from care.runtime.settings import Settings
@@ -28,6 +31,30 @@ __all__ = ["MENU_CHOICES", "Conversation", "Turn"]
 
 #: Menu button -> what the customer's next text message will be treated as.
 MENU_CHOICES = ("inquiry", "complaint", "feedback", "human")
+
+#: Slash commands that simply mean "show me the menu"; any other is "not a command here".
+_MENU_COMMANDS = frozenset({"menu", "help", "start"})
+#: What a reply asked for, by script id (FAQ answers that ask for the order number are
+#: recognised by their text, see `_asks`).
+_ASKS = {
+    "complaint.ack": "details",
+    "complaint.prompt": "details",
+    "complaint.repeat": "details",
+    "inquiry.clarify": "details",
+    "handoff.ack": "details",
+    "handoff.ack.later": "details",
+    "inquiry.prompt": "question",
+    "feedback.prompt": "feedback",
+}
+_ASKED_DETAILS = frozenset({"details", "order_number"})
+_ORDER_NUMBER_ASKED = ("订单号", "訂單號", "order number")
+#: The complaint count on one open ticket that raises its priority (and tells staff).
+_RAISE_AT = 3
+#: A complaint this sure is never read as "waiting" ("都三天了还没人理我!").
+_CLEAR_COMPLAINT = 70.0
+
+#: Characters only written Cantonese uses: a Hong Kong customer reads Traditional.
+_CANTONESE = re.compile("[冇嘅咗喺唔啲嚟佢咁乜嘢咩嗰啱攞睇畀俾噉]")
 
 _TELEGRAM_LANGUAGES = {
     "zh-hant": "zh-Hant",
@@ -55,6 +82,15 @@ class Turn:
     #: the bot stays silent and only relays.
     relay: bool = False
     held: bool = False
+    #: The match score, the conversational act ("waiting", "thanks"...) and the flow that
+    #: answered ("complaint_repeat", "details"...): what `carebot demo --trace` shows.
+    score: float | None = None
+    act: str | None = None
+    flow: str | None = None
+    #: The customer's conversation state after this turn (the edge stores it).
+    dialogue: Dialogue | None = None
+    #: Staff-facing notes for the ticket's topic: (script id, context).
+    staff_notes: list[tuple[str, dict[str, object]]] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -79,24 +115,62 @@ class Conversation:
         return turn
 
     async def message(
-        self, repos: Repos, inbound: Inbound, *, expecting: str | None = None
+        self,
+        repos: Repos,
+        inbound: Inbound,
+        *,
+        expecting: str | None = None,
+        dialogue: Dialogue | None = None,
     ) -> Turn:
         """Any customer message: text is matched, media gets a polite reply.
 
         Takeover: a banned customer gets no answer; while a human holds the customer's
-        ticket the message is only logged and relayed (no bot reply); once a ticket has a
-        staff topic, everything the customer sends is relayed there too.
+        ticket the message is only logged and relayed (no bot reply); once a ticket is open,
+        everything the customer sends is recorded on it (and relayed to its staff topic).
+
+        `dialogue` is what the bot remembers of this customer (FSM storage); the turn carries
+        the updated state back (`turn.dialogue`) for the edge to store.
 
         Database round trips are counted (a test pins them): one customer upsert, one
         open-ticket lookup shared by every step below, and the inbound log row is only
         queued - it is written with the replies' rows when the update commits.
         """
+        dialogue = dialogue if dialogue is not None else Dialogue()
+        turn = await self._message(repos, inbound, expecting, dialogue)
+        now = self.clock()
+        turn.dialogue = dialogue
+        dialogue.follow(turn.ticket.number if turn.ticket is not None else dialogue.ticket)
+        dialogue.heard(turn.act or turn.intent or inbound.content_type, now)
+        if turn.replies:
+            asked = next(
+                (
+                    ask
+                    for reply in reversed(turn.replies)
+                    if (ask := _asks(reply.rendered.script_id, reply.rendered.plain)) is not None
+                ),
+                None,
+            )
+            dialogue.answered(turn.replies[-1].rendered.script_id, asked, now)
+        dialogue.last = {
+            "intent": turn.intent,
+            "score": turn.score,
+            "act": turn.act,
+            "flow": turn.flow,
+            "ticket": turn.ticket.number if turn.ticket is not None else None,
+        }
+        return turn
+
+    async def _message(
+        self, repos: Repos, inbound: Inbound, expecting: str | None, dialogue: Dialogue
+    ) -> Turn:
         customer = await self._customer(repos, inbound)
         turn = Turn(_id(customer))
         if customer.banned:
             self._log_inbound(repos, customer, inbound)
+            turn.flow = "banned"
             return turn
         current = await repos.tickets.open_for_customer(_id(customer))
+        dialogue.follow(current.number if current is not None else None)
         if current is not None and is_held(current):
             self._log_inbound(repos, customer, inbound, ticket=current)
             await repos.tickets.set_status(
@@ -104,54 +178,84 @@ class Conversation:
             )
             turn.ticket, turn.relay, turn.held = current, True, True
             turn.expecting = expecting
+            turn.flow = "held"
             return turn
-        escalated = current if current is not None and current.topic_id is not None else None
+        if current is not None:
+            # Every message of an open ticket is part of its record (and its staff topic).
+            turn.ticket, turn.relay = current, True
         if inbound.text is None:
-            self._log_inbound(repos, customer, inbound, ticket=escalated)
-            if escalated is not None:
-                turn.ticket, turn.relay = escalated, True
-                context = {"ticket_number": escalated.number}
-                turn.replies.append(self._say(customer, "ticket.media_received", context))
-                return turn
-            turn.replies.append(self._say(customer, "media.unsupported"))
-            turn.expecting = expecting
-            return turn
+            self._log_inbound(repos, customer, inbound, ticket=current)
+            return self._media(customer, inbound, current, turn, expecting)
         text = inbound.text
         if len(text) > self.settings.max_message_chars:
-            self._log_inbound(repos, customer, inbound)
+            self._log_inbound(repos, customer, inbound, ticket=current)
             turn.replies.append(self._say(customer, "text.too_long"))
+            turn.flow = "too_long"
+            return turn
+        if text.startswith("/"):
+            self._log_inbound(repos, customer, inbound, ticket=current)
+            command = text[1:].split(maxsplit=1)[0].split("@")[0].casefold() if text[1:] else ""
+            if command not in _MENU_COMMANDS:
+                turn.replies.append(self._say(customer, "command.unknown"))
+            turn.replies.append(self._menu(customer))
+            turn.expecting = expecting
+            turn.flow = "command"
             return turn
         # amatch: the sentence encoder, when the cascade needs it, runs off the event loop.
         match = await self.intents.amatch(text) if normalize(text) else None
         kind = self._decide(match, expecting)
         turn.intent = (match.intent if match else None) or "none"
-        if kind in ("complaint", "handoff"):
-            ticket_kind = "complaint" if kind == "complaint" else "inquiry"
-            ticket, opened = await self.desk.open_or_reuse(
-                repos,
-                customer,
-                ticket_kind,
-                text,
-                self.clock(),
-                any_kind=kind == "handoff",
-                current=current,
+        turn.score = match.score if match is not None and match.intent else None
+        conversational = self._act(text, kind, match, expecting, current, dialogue)
+        turn.act = conversational
+        details = extract(text)
+        if kind == "handoff" or (kind == "complaint" and conversational is None):
+            return await self._open_case(
+                repos, customer, inbound, match, kind, current, dialogue, details, turn
             )
-            # Logged once the ticket is known, so the row is inserted with its ticket_id
-            # (logging first would cost an INSERT now and an UPDATE later).
+        if kind == "complaint":
+            kind = None  # "怎么还没人回?" on an open ticket: the customer is waiting
+        if current is not None:
+            self._log_inbound(repos, customer, inbound, match, ticket=current)
+            return self._follow_up(customer, text, kind, match, conversational, details, turn)
+        if (
+            conversational is None
+            and details.orders
+            and (dialogue.asked in _ASKED_DETAILS or kind in (None, "inquiry"))
+        ):
+            # The order number the bot asked for (or a bare one): a case staff must look up.
+            ticket, opened = await self.desk.open_or_reuse(
+                repos, customer, "inquiry", text, self.clock(), current=None
+            )
             self._log_inbound(repos, customer, inbound, match, ticket=ticket)
-            turn.ticket_opened = bool(opened)
-            turn.ticket, turn.relay = ticket, True
-            script = "complaint.ack" if kind == "complaint" else "handoff.ack"
-            turn.replies.append(self._say(customer, script, self._ticket_context(customer, ticket)))
-            if opened or kind == "handoff":
-                turn.replies.extend(self._away(customer))
+            turn.ticket, turn.relay, turn.ticket_opened = ticket, True, bool(opened)
+            turn.replies.append(self._added(customer, ticket, details))
+            turn.replies.extend(self._away(customer))
+            turn.flow = "details"
             return turn
-        # Staff see the whole conversation in the topic, answered by the bot or not.
-        self._log_inbound(repos, customer, inbound, match, ticket=escalated)
-        if escalated is not None:
-            turn.ticket, turn.relay = escalated, True
+        self._log_inbound(repos, customer, inbound, match)
+        if conversational == "waiting" or conversational == "ok":
+            turn.replies.append(self._say(customer, "chat.here"))
+            turn.replies.append(self._menu(customer))
+            turn.flow = conversational
+            return turn
+        if conversational in ("thanks", "bye"):
+            turn.replies.append(self._say(customer, "chat.closing"))
+            turn.flow = conversational
+            return turn
+        return self._answer(customer, text, kind, match, turn)
+
+    def _answer(
+        self, customer: Customer, text: str, kind: str | None, match: Match | None, turn: Turn
+    ) -> Turn:
+        """Feedback, an FAQ, a clarifying question or the menu."""
+        turn.flow = kind or "menu"
         if kind == "feedback":
-            turn.replies.append(self._say(customer, "feedback.thanks"))
+            praise = is_praise(text)
+            turn.flow = "praise" if praise else "feedback"
+            turn.replies.append(
+                self._say(customer, "feedback.praise" if praise else "feedback.thanks")
+            )
             return turn
         if kind == "faq" and match is not None and match.script:
             turn.replies.append(self._say(customer, match.script))
@@ -160,7 +264,158 @@ class Conversation:
             turn.replies.append(self._say(customer, "inquiry.clarify"))
             turn.replies.append(self._menu(customer))
             return turn
+        turn.flow = "menu"
         turn.replies.append(self._menu(customer))
+        return turn
+
+    async def _open_case(
+        self,
+        repos: Repos,
+        customer: Customer,
+        inbound: Inbound,
+        match: Match | None,
+        kind: str | None,
+        current: Ticket | None,
+        dialogue: Dialogue,
+        details: Details,
+        turn: Turn,
+    ) -> Turn:
+        """A complaint or a request for a person: open the case, or add to the open one."""
+        text = inbound.text or ""
+        ticket_kind = "complaint" if kind == "complaint" else "inquiry"
+        ticket, opened = await self.desk.open_or_reuse(
+            repos,
+            customer,
+            ticket_kind,
+            text,
+            self.clock(),
+            any_kind=kind == "handoff",
+            current=current,
+        )
+        # Logged once the ticket is known, so the row is inserted with its ticket_id
+        # (logging first would cost an INSERT now and an UPDATE later).
+        self._log_inbound(repos, customer, inbound, match, ticket=ticket)
+        turn.ticket_opened = bool(opened)
+        turn.ticket, turn.relay = ticket, True
+        dialogue.follow(ticket.number)
+        context = self._ticket_context(customer, ticket)
+        if kind == "handoff":
+            turn.flow = "handoff"
+            live = self.settings.staff_chat_id is not None
+            turn.replies.append(
+                self._say(customer, "handoff.ack" if live else "handoff.ack.later", context)
+            )
+            turn.replies.extend(self._away(customer))
+            return turn
+        if opened:
+            turn.flow = "complaint"
+            dialogue.complaints = 1
+            turn.replies.append(self._say(customer, "complaint.ack", context))
+            turn.replies.extend(self._away(customer))
+            return turn
+        # The same case again: a short acknowledgement, not a second full apology.
+        dialogue.complaints = max(dialogue.complaints, 1) + 1
+        angry = is_angry(text)
+        if (dialogue.complaints >= _RAISE_AT or angry) and not dialogue.raised:
+            dialogue.raised = True
+            raised = escalated_priority(ticket.priority)
+            await repos.staff.set_priority(ticket, raised, self.clock())
+            turn.staff_notes.append(
+                (
+                    "staff.event.complaint_repeat",
+                    {
+                        "ticket_number": ticket.number,
+                        "count": dialogue.complaints,
+                        "priority": raised.value,
+                    },
+                )
+            )
+            turn.flow = "complaint_raised"
+            turn.replies.append(self._say(customer, "complaint.raised", context))
+            return turn
+        turn.flow = "complaint_repeat"
+        turn.replies.append(
+            self._say(customer, "complaint.repeat", {**context, **details.context()})
+        )
+        return turn
+
+    def _follow_up(
+        self,
+        customer: Customer,
+        text: str,
+        kind: str | None,
+        match: Match | None,
+        conversational: Act | None,
+        details: Details,
+        turn: Turn,
+    ) -> Turn:
+        """A message on an open ticket (already recorded on it): say what happened to it."""
+        ticket = turn.ticket
+        assert ticket is not None
+        context = self._next_due_context(customer, ticket)
+        if conversational == "waiting":
+            turn.flow = "waiting"
+            back = self._back_at(customer)
+            turn.replies.append(
+                self._say(customer, "followup.waiting", {**context, "back_at": back})
+            )
+            return turn
+        if conversational is not None:
+            turn.flow = conversational
+            turn.replies.append(self._say(customer, "followup.closing", context))
+            return turn
+        if details.found:
+            turn.flow = "details"
+            turn.replies.append(self._added(customer, ticket, details))
+            return turn
+        if kind in ("faq", "feedback") and match is not None:
+            return self._answer(customer, text, kind, match, turn)
+        turn.flow = "noted"
+        turn.replies.append(self._say(customer, "followup.noted", context))
+        return turn
+
+    def _media(
+        self,
+        customer: Customer,
+        inbound: Inbound,
+        current: Ticket | None,
+        turn: Turn,
+        expecting: str | None,
+    ) -> Turn:
+        """Media: on an open ticket they are evidence (photos counted); else a polite note."""
+        turn.flow = "media"
+        if current is not None:
+            photos = 1 if inbound.content_type == ContentType.PHOTO else 0
+            details = extract(inbound.caption, photos=photos)
+            if details.found:
+                turn.replies.append(self._added(customer, current, details))
+            else:
+                context = {"ticket_number": current.number}
+                turn.replies.append(self._say(customer, "ticket.media_received", context))
+            return turn
+        turn.replies.append(self._say(customer, "media.unsupported"))
+        turn.expecting = expecting
+        return turn
+
+    async def edited(self, repos: Repos, inbound: Inbound) -> None:
+        """A customer edited an earlier message: the new text joins the record (on the open
+        ticket, if any). Never answered: the original was answered when it arrived."""
+        customer = await self._customer(repos, inbound)
+        current = await repos.tickets.open_for_customer(_id(customer))
+        self._log_inbound(repos, customer, inbound, ticket=current)
+
+    async def flooded(self, repos: Repos, inbound: Inbound, *, notify: bool) -> Turn:
+        """A message over the customer's flood limit: recorded like any other (on the open
+        ticket), not answered - except the window's first, which gets one polite notice in
+        the customer's language and tells staff in the ticket's topic."""
+        customer = await self._customer(repos, inbound)
+        current = await repos.tickets.open_for_customer(_id(customer))
+        self._log_inbound(repos, customer, inbound, ticket=current)
+        turn = Turn(_id(customer), ticket=current, flow="flooded")
+        if notify:
+            turn.replies.append(self._say(customer, "flood.notice"))
+            if current is not None:
+                turn.staff_notes.append(("staff.event.flood", {"ticket_number": current.number}))
         return turn
 
     async def menu_choice(self, repos: Repos, inbound: Inbound, choice: str) -> Turn:
@@ -232,6 +487,8 @@ class Conversation:
         if written is not None and written.startswith("/"):
             written = written.partition(" ")[2]  # "/start 你好": only what follows counts
         language = detect_language(written, default="") if written else ""
+        if language == "zh-Hans" and written and _CANTONESE.search(written):
+            language = "zh-Hant"  # "有冇人呀?" has no Traditional-only character, but is Cantonese
         return await repos.customers.upsert_from_telegram(
             inbound.telegram_id,
             inbound.first_name,
@@ -318,12 +575,66 @@ class Conversation:
         back = format_back_at(calendar.next_open(now), now, self.settings.zone, customer.language)
         return [self._say(customer, "staff.away", {"back_at": back})]
 
+    def _back_at(self, customer: Customer) -> str:
+        """When staff are back ('' during business hours)."""
+        now = self.clock()
+        calendar = self.desk.calendar
+        if calendar.is_open(now):
+            return ""
+        return format_back_at(calendar.next_open(now), now, self.settings.zone, customer.language)
+
+    def _next_due_context(self, customer: Customer, ticket: Ticket) -> dict[str, object]:
+        """The ticket context with `first_response_due` as the next deadline: once staff
+        have answered, the next thing promised is the resolution."""
+        context = self._ticket_context(customer, ticket)
+        if ticket.first_responded_at is not None:
+            context["first_response_due"] = context["resolution_due"]
+        return context
+
+    def _added(self, customer: Customer, ticket: Ticket, details: Details) -> Reply:
+        context = {**self._next_due_context(customer, ticket), **details.context()}
+        return self._say(customer, "followup.added", context)
+
+    def _act(
+        self,
+        text: str,
+        kind: str | None,
+        match: Match | None,
+        expecting: str | None,
+        current: Ticket | None,
+        dialogue: Dialogue,
+    ) -> Act | None:
+        """Waiting / thanks / OK / goodbye - only in context, and never over a clear complaint
+        or a request for a person. A menu choice waits for its answer: only thanks and
+        goodbye end it."""
+        found = act(text)
+        if found is None or kind == "handoff":
+            return None
+        if kind == "complaint" and match is not None and match.score >= _CLEAR_COMPLAINT:
+            return None
+        if expecting is not None and found not in ("thanks", "bye"):
+            return None
+        if current is not None:
+            return found
+        if found in ("thanks", "bye") and kind in (None, "feedback", "greeting"):
+            return found  # "谢谢" is never a suggestion to pass to the team
+        return found if dialogue.in_context(self.clock()) else None
+
     def _menu(self, customer: Customer) -> Reply:
         buttons = tuple(
             Button(self._say(customer, f"menu.button.{choice}").rendered.plain, f"menu:{choice}")
             for choice in MENU_CHOICES
         )
         return Reply(self._say(customer, "menu.prompt").rendered, buttons)
+
+
+def _asks(script_id: str, plain: str) -> str | None:
+    """What a reply asked the customer for, if anything."""
+    if script_id in _ASKS:
+        return _ASKS[script_id]
+    if any(words in plain for words in _ORDER_NUMBER_ASKED):
+        return "order_number"
+    return None
 
 
 def _id(row: Customer) -> int:

@@ -15,14 +15,14 @@ customer.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from care.desk.lifecycle import TransitionError, escalated_priority, is_held, move
 from care.desk.tickets import TicketDesk
 from care.replies import Button, Reply
-from care.runtime.flood import FloodControl
+from care.runtime.flood import FloodControl, FloodVerdict
 from care.runtime.settings import Settings
 from care.salutation import salutation
 from care.timefmt import format_deadline
@@ -570,20 +570,9 @@ class StaffDesk:
 
     # -- flood control ------------------------------------------------------------------
 
-    async def flood_check(
-        self, telegram_id: int, language: Callable[[], Awaitable[str]]
-    ) -> tuple[bool, Reply | None]:
-        """(process?, notice): the first message over the limit gets one polite notice.
-
-        `language` is asked only for that notice: looking the customer up on every message
-        would cost a query per update for a reply that is almost never sent.
-        """
-        verdict = await self.flood.verdict(telegram_id, self.clock())
-        if verdict == "pass":
-            return True, None
-        if verdict == "notify":
-            return False, Reply(self.renderer.render("flood.notice", await language(), {}))
-        return False, None
+    async def flood_verdict(self, telegram_id: int) -> FloodVerdict:
+        """pass (answer it), notify (record it, one notice) or drop (record it, stay quiet)."""
+        return await self.flood.verdict(telegram_id, self.clock())
 
     # -- SLA watcher --------------------------------------------------------------------
 

@@ -12,6 +12,9 @@ import pytest
     "name",
     [
         "care.salutation",
+        "care.desk.details",
+        "care.desk.dialogue",
+        "care.desk.trace",
         "care.timefmt",
         "intents.normalize",
         "intents.tokens",
