@@ -70,18 +70,3 @@ def test_demo_trace_says_why_the_bot_answered(tmp_path: Path, monkeypatch) -> No
     assert "act=waiting" in waiting and "flow=waiting" in waiting
     assert "no conversation turn" in command
 
-
-def test_run_warns_without_a_staff_group(monkeypatch) -> None:
-    import bot.runners.polling as polling
-
-    async def no_polling(settings: object) -> None:
-        return None
-
-    monkeypatch.setattr(polling, "run_polling", no_polling)
-    monkeypatch.setenv("BOT_TOKEN", "42:TEST")
-    result = CliRunner().invoke(cli_app, ["run"])
-    assert result.exit_code == 0, result.output
-    assert "STAFF_CHAT_ID" in result.output and "no live transfer" in result.output
-    monkeypatch.setenv("STAFF_CHAT_ID", "-1001234567890")
-    result = CliRunner().invoke(cli_app, ["run"])
-    assert result.exit_code == 0 and "STAFF_CHAT_ID" not in result.output

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 from pathlib import Path
 
+import pytest
 from sqlmodel import select
 
 from bot.runners.polling import run_polling
@@ -13,7 +15,7 @@ from care.runtime.settings import load_settings
 from storage import Database, MessageLog, Ticket
 from tests.fakes import FakeBotAPI
 from tests.fakes.updates import sticker_update, text_update
-from tests.progress import finish
+from tests.progress import finish, wait_until
 
 TOKEN = "42:TEST"
 TICKET = re.compile(r"C-\d{8}-\d{4}")
@@ -64,3 +66,36 @@ async def test_polling_bot_answers_complaint_inquiry_feedback_and_sticker(tmp_pa
     assert [t.number for t in tickets] == [number.group()]
     assert sum(1 for m in logs if m.direction == "in") == 4
     assert sum(1 for m in logs if m.direction == "out") == 4
+
+
+async def test_run_warns_at_start_without_a_staff_group(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """No STAFF_CHAT_ID: the operator is told hand-offs are replies by the deadline, not live."""
+    async with FakeBotAPI(token=TOKEN) as api:
+        for staff_chat_id in (None, -1001234567890):
+            caplog.clear()
+            settings = load_settings(
+                bot_token=TOKEN,
+                telegram_api_url=api.base_url,
+                database_url=f"sqlite+aiosqlite:///{tmp_path / 'warn.db'}",
+                staff_chat_id=staff_chat_id,
+            )
+            stop = asyncio.Event()
+            with caplog.at_level(logging.WARNING, logger="carebot.polling"):
+                polling = asyncio.create_task(
+                    run_polling(settings, handle_signals=False, stop=stop)
+                )
+                try:
+                    await wait_until(
+                        lambda: any("is running as" in r.message for r in caplog.records),
+                        "the start-up line",
+                    )
+                finally:
+                    stop.set()
+                    await finish(polling, "polling to stop")
+            warned = [r.message for r in caplog.records if "STAFF_CHAT_ID" in r.message]
+            if staff_chat_id is None:
+                assert warned and "no live transfer" in warned[0]
+            else:
+                assert not warned

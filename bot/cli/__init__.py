@@ -23,15 +23,7 @@ from care.runtime.settings import SettingsError, async_database_url
 from intents import CatalogError
 from scripts import LibraryError
 
-__all__ = ["NO_STAFF_GROUP_WARNING", "app", "main"]
-
-#: What `carebot run` says at start without a staff group, so nobody expects live hand-offs.
-NO_STAFF_GROUP_WARNING = (
-    "warning: STAFF_CHAT_ID is not set, so there is no staff group. Customers who ask for a "
-    "person are told the team will reply in their chat by the deadline (no live transfer); "
-    "every message is still recorded on its ticket (carebot tickets list / show). Set "
-    "STAFF_CHAT_ID to a forum supergroup to take conversations over live."
-)
+__all__ = ["app", "main"]
 
 
 class _LazyWebhookGroup(TyperGroup):
@@ -68,8 +60,6 @@ def run() -> None:
         settings.require_token()
     except SettingsError as exc:
         fail(f"configuration error: {exc}")
-    if settings.staff_chat_id is None:
-        typer.echo(NO_STAFF_GROUP_WARNING, err=True)
     from aiogram.exceptions import TelegramNetworkError, TelegramUnauthorizedError
     from aiogram.utils.token import TokenValidationError
 

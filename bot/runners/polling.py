@@ -12,9 +12,17 @@ from bot.runners.runtime import BotRuntime
 from care.runtime.services import build_services
 from care.runtime.settings import Settings
 
-__all__ = ["run_polling"]
+__all__ = ["NO_STAFF_GROUP_WARNING", "run_polling"]
 
 log = logging.getLogger("carebot.polling")
+
+#: What `carebot run` says at start without a staff group, so nobody expects live hand-offs.
+NO_STAFF_GROUP_WARNING = (
+    "STAFF_CHAT_ID is not set, so there is no staff group: customers who ask for a person "
+    "are told the team will reply in their chat by the deadline (no live transfer), and "
+    "every message is still recorded on its ticket (carebot tickets list / show). Set "
+    "STAFF_CHAT_ID to a forum supergroup to take conversations over live."
+)
 
 
 async def run_polling(
@@ -34,6 +42,8 @@ async def run_polling(
         await services.database.upgrade()
         me = await bot.get_me()
         log.warning("carebot is running as @%s (Ctrl+C to stop)", me.username)
+        if settings.staff_chat_id is None:
+            log.warning(NO_STAFF_GROUP_WARNING)
         runtime.start()
         stopper = (
             asyncio.create_task(_stop_when_set(stop, dispatcher.stop_polling)) if stop else None
