@@ -55,11 +55,13 @@ def test_demo_reads_bytes_that_are_not_utf8() -> None:
     assert "请问有什么可以帮您" in result.output.split("you> 你好")[1], result.output
 
 
-def test_demo_trace_says_why_the_bot_answered(tmp_path: Path, monkeypatch) -> None:
+def test_demo_trace_says_why_the_bot_answered(tmp_path: Path) -> None:
     """`--trace`: one line per turn with the intent, score, act, flow, state and ticket."""
-    monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'trace.db'}")
     lines = ["我的快递三天还没到,太慢了", "订单号是 SF1234567890", "还有人吗", "/start"]
-    result = CliRunner().invoke(cli_app, ["demo", "--trace"], input="\n".join(lines) + "\n")
+    database = f"sqlite+aiosqlite:///{tmp_path / 'trace.db'}"
+    result = CliRunner().invoke(
+        cli_app, ["demo", "--trace", "--database", database], input="\n".join(lines) + "\n"
+    )
     assert result.exit_code == 0, result.output
     traces = [line for line in result.output.splitlines() if "[trace]" in line]
     assert len(traces) == len(lines), result.output
@@ -69,4 +71,3 @@ def test_demo_trace_says_why_the_bot_answered(tmp_path: Path, monkeypatch) -> No
     assert "flow=details" in details and "asked:" in details
     assert "act=waiting" in waiting and "flow=waiting" in waiting
     assert "no conversation turn" in command
-
