@@ -38,6 +38,7 @@ _MENU_COMMANDS = frozenset({"menu", "help", "start"})
 #: recognised by their text, see `_asks`).
 _ASKS = {
     "complaint.ack": "details",
+    "complaint.ack.later": "details",
     "complaint.prompt": "details",
     "complaint.repeat": "details",
     "inquiry.clarify": "details",
@@ -289,7 +290,8 @@ class Conversation:
             ticket_kind,
             text,
             self.clock(),
-            any_kind=kind == "handoff",
+            # One customer, one case: a complaint on an open inquiry (or hand-off) joins it.
+            any_kind=True,
             current=current,
         )
         # Logged once the ticket is known, so the row is inserted with its ticket_id
@@ -307,10 +309,16 @@ class Conversation:
             )
             turn.replies.extend(self._away(customer))
             return turn
+        if not opened and ticket.kind != "complaint" and dialogue.complaints == 0:
+            # The first complaint on a case opened as a question: the full apology, and at
+            # least a complaint's priority.
+            opened = await self.desk.as_complaint(repos, customer, ticket, self.clock())
         if opened:
             turn.flow = "complaint"
             dialogue.complaints = 1
-            turn.replies.append(self._say(customer, "complaint.ack", context))
+            live = self.settings.staff_chat_id is not None
+            script = "complaint.ack" if live else "complaint.ack.later"
+            turn.replies.append(self._say(customer, script, context))
             turn.replies.extend(self._away(customer))
             return turn
         # The same case again: a short acknowledgement, not a second full apology.

@@ -14,11 +14,12 @@ from enum import Enum
 from care.desk.business_hours import BusinessCalendar
 from care.runtime.settings import Settings
 from care.uow import Repos
-from storage import Customer, Ticket
+from storage import Customer, Priority, Ticket
 
 __all__ = ["TicketDesk"]
 
 _PRIORITY = {"complaint": "high", "inquiry": "normal", "feedback": "low"}
+_RANK = (Priority.LOW, Priority.NORMAL, Priority.HIGH, Priority.URGENT)
 
 
 class _Unknown(Enum):
@@ -66,7 +67,7 @@ class TicketDesk:
             return existing, False
         sla = self.settings.sla[kind]
         tier = customer.tier_override or customer.tier
-        priority = "urgent" if tier == "gold" and kind == "complaint" else _PRIORITY[kind]
+        priority = self._priority(customer, kind)
         ticket = await repos.tickets.create(
             customer_id=customer.id,
             kind=kind,
@@ -78,3 +79,18 @@ class TicketDesk:
             priority=priority,
         )
         return ticket, True
+
+    async def as_complaint(
+        self, repos: Repos, customer: Customer, ticket: Ticket, now: datetime
+    ) -> bool:
+        """A complaint joins an open non-complaint case: give the case at least a complaint's
+        priority. True: treat the message as the case's first complaint."""
+        wanted = Priority(self._priority(customer, "complaint"))
+        if _RANK.index(Priority(ticket.priority)) < _RANK.index(wanted):
+            await repos.staff.set_priority(ticket, wanted, now)
+        return True
+
+    @staticmethod
+    def _priority(customer: Customer, kind: str) -> str:
+        tier = customer.tier_override or customer.tier
+        return "urgent" if tier == "gold" and kind == "complaint" else _PRIORITY[kind]
