@@ -130,7 +130,7 @@ class Vectors:
         return np.vstack([self._rows[k] for k in keys])
 
     def attach(self, matcher: Matcher) -> Matcher:
-        matcher.attach_vectors(self.encode(matcher.example_texts))
+        matcher.attach_vectors(self.encode(matcher.vector_texts))
         return matcher
 
     def save(self) -> None:
@@ -788,9 +788,9 @@ def _warm_load_row(encoder: Encoder, train: Sequence[tuple[str, str]]) -> BenchR
         first.wait_until_trained()
         matcher = first._state[0]
         rng = np.random.default_rng(0)
-        fake = rng.standard_normal((matcher.n_examples, encoder.dim)).astype(np.float32)
+        fake = rng.standard_normal((len(matcher.vector_texts), encoder.dim)).astype(np.float32)
         fake /= np.linalg.norm(fake, axis=1, keepdims=True)
-        name = f"vectors-{vector_cache_key(matcher.example_texts, encoder)}.npy"
+        name = f"vectors-{vector_cache_key(matcher.vector_texts, encoder)}.npy"
         np.save(Path(vcache) / name, fake)
         loads = []
         for _ in range(3):

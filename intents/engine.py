@@ -134,8 +134,8 @@ class IntentEngine:
         return self.cache_dir / f"vectors-{key}.npy" if self.cache_dir is not None else None
 
     def _attach_vectors(self, matcher: Matcher, encoder: Encoder) -> None:
-        key = vector_cache_key(matcher.example_texts, encoder)
-        expected = (matcher.n_examples, encoder.dim)
+        key = vector_cache_key(matcher.vector_texts, encoder)
+        expected = (len(matcher.vector_texts), encoder.dim)
         vectors = self._memo.get(key)
         path = self._cache_path(key)
         if vectors is None and path is not None and path.is_file():
@@ -148,7 +148,7 @@ class IntentEngine:
                     vectors = loaded
         if vectors is not None:
             self._memo = {key: vectors}
-            matcher.attach_vectors(vectors)
+            matcher.attach_vectors(vectors, self.cache_dir)
             self.progress = (expected[0], expected[0])
             self._vectors_ready.set()
             return
@@ -162,7 +162,7 @@ class IntentEngine:
         ).start()
 
     def _encode_catalog(self, matcher: Matcher, encoder: Encoder, key: str) -> None:
-        texts = matcher.example_texts
+        texts = matcher.vector_texts
         total = len(texts)
         log.info(
             "encoding %d catalog examples with %s (matching is lexical until done)",
@@ -195,7 +195,7 @@ class IntentEngine:
         if path is not None:
             _save_atomic(path, vectors)
         self._memo = {key: vectors}
-        matcher.attach_vectors(vectors)
+        matcher.attach_vectors(vectors, self.cache_dir)
         if self._state[0] is matcher:
             self._vectors_ready.set()
         log.info("catalog vectors ready in %.1f s", time.monotonic() - started)

@@ -60,7 +60,7 @@ def test_vectors_are_cached_by_content(tmp_path: Path) -> None:
     engine = IntentEngine([BUNDLED], encoder=stub, cache_dir=tmp_path)  # type: ignore[arg-type]
     assert engine.wait_until_vectors(timeout=60)
     cold_texts = stub.texts
-    assert cold_texts == engine._state[0].n_examples
+    assert cold_texts == len(engine._state[0].vector_texts)
     assert len(list(tmp_path.glob("vectors-*.npy"))) == 1
     assert "ready" in engine.backend
 
@@ -89,7 +89,7 @@ def test_cold_load_serves_lexically_until_vectors_are_ready(tmp_path: Path) -> N
         gate.set()
     assert engine.wait_until_vectors(timeout=60)
     done, total = engine.progress
-    assert done == total == engine._state[0].n_examples
+    assert done == total == len(engine._state[0].vector_texts)
 
 
 def test_unreadable_cache_file_is_rebuilt(tmp_path: Path) -> None:
@@ -101,7 +101,7 @@ def test_unreadable_cache_file_is_rebuilt(tmp_path: Path) -> None:
     again = StubEncoder()
     rebuilt = IntentEngine([BUNDLED], encoder=again, cache_dir=tmp_path)  # type: ignore[arg-type]
     assert rebuilt.wait_until_vectors(timeout=60)
-    assert again.texts == rebuilt._state[0].n_examples
+    assert again.texts == len(rebuilt._state[0].vector_texts)
     assert np.load(cached).shape == (again.texts, StubEncoder.dim)
 
 
