@@ -241,7 +241,8 @@ class Conversation:
             turn.flow = conversational
             return turn
         if conversational in ("thanks", "bye"):
-            turn.replies.append(self._say(customer, "chat.closing"))
+            closing = "chat.closing" if conversational == "thanks" else "chat.bye"
+            turn.replies.append(self._say(customer, closing))
             turn.flow = conversational
             return turn
         return self._answer(customer, text, kind, match, turn)
@@ -370,7 +371,8 @@ class Conversation:
             return turn
         if conversational is not None:
             turn.flow = conversational
-            turn.replies.append(self._say(customer, "followup.closing", context))
+            script = "followup.closing" if conversational == "thanks" else "followup.ok"
+            turn.replies.append(self._say(customer, script, context))
             return turn
         if details.found:
             turn.flow = "details"

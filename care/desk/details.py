@@ -29,14 +29,16 @@ _PHONE = re.compile(
 # digits after a word that says so, or a long bare digit run.
 _ORDER_WORD = re.compile(
     r"(?:订单|訂單|单号|單號|运单|運單|快递|快遞|物流|order|tracking|parcel|ref(?:erence)?)"
-    r"[^\w]{0,3}(?:号|號|no\.?|number|id|#)?[^\w]{0,4}#?([A-Za-z]{0,4}\d[\w-]{3,30})",
+    r"(?:号码|號碼|编号|編號|号|號)?\s*(?:no\.?|number|id|#)?\s*"
+    r"(?:is|was|[:：]|是|为|為|係|系)?\s*[#:：]?\s*([A-Za-z]{0,4}\d[A-Za-z0-9-]{3,30})",
     re.IGNORECASE,
 )
 _CODE = re.compile(r"(?<![A-Za-z0-9])([A-Za-z]{1,4}\d{6,24}[A-Za-z]{0,3})(?![A-Za-z0-9])")
 _LONG_DIGITS = re.compile(r"(?<![\d.])(\d{10,24})(?![\d.])")
 _AMOUNT = re.compile(
     r"(?:[¥￥$€£]|HK\$|US\$|RMB ?|HKD ?|USD ?)\d[\d,]*(?:\.\d{1,2})?"
-    r"|\d[\d,]*(?:\.\d{1,2})? ?(?:元|块|塊|蚊|港币|港幣|人民币|人民幣|dollars?|bucks|rmb|hkd|usd)",
+    r"|\d[\d,]*(?:\.\d{1,2})? ?"
+    r"(?:元|块|塊|蚊|港币|港幣|港元|美元|人民币|人民幣|dollars?|bucks|yuan|euros?|rmb|hkd|usd)",
     re.IGNORECASE,
 )
 _MONTHS = "jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec"

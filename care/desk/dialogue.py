@@ -75,20 +75,24 @@ _WAITING = _words(
 _THANKS = _words(
     "谢谢|多谢|感谢|谢了|谢啦|唔该|唔该晒|多谢晒|万分感谢|辛苦了|辛苦晒|"
     "thanks|thank you|thankyou|thx|ty|cheers|"
-    "appreciate it|much appreciated"
+    "appreciate it|much appreciated|thank u|thanku|tks|tq|many thanks|"
+    "thanks a lot|thanks a lot|ta|谢谢你|谢谢您|感激|感恩"
 )
 _BYE = _words("再见|拜拜|拜|88|下次见|回头见|bye|goodbye|bye bye|see you|see ya")
 _OK = _words(
     "好的|好|好吧|好滴|行|可以|嗯|嗯嗯|收到|知道了|明白|明白了|了解|"
     "懂了|没问题|好嘅|得|冇问题|ok|okay|k|kk|sure|"
     "got it|alright|all right|fine|noted|"
-    "understood|great|cool|perfect"
+    "understood|great|cool|perfect|okie|okok|好呀|好啊|得啦|ok啦|"
+    "好嘅|知道啦|明白晒|收到晒|yes|yep|yeah|right|i see|i will wait|ill wait|"
+    "我等|等你们消息|等你消息|等你们回复|等消息|麻烦了|麻烦你们了|唔该晒先"
 )
 _FILLERS = _words(
     "了|啦|呀|啊|哈|的|哦|喔|噢|呢|吧|嘛|哟|咯|嘅|晒|喇|你|你们|"
     "您|我|知道|非常|很|太|真|好多|大家|客服|亲|so|much|very|"
     "a|lot|you|all|again|for|the|help|your|"
-    "guys|oh|ah|um|and|then|now"
+    "guys|oh|ah|um|and|then|now|u|it|sir|madam|"
+    "哈哈|呵呵|嘿|咩|喔|一下|先"
 )
 
 _PRAISE = _words(
@@ -115,6 +119,8 @@ _ANGER = _words(
     "useless|pathetic"
 )
 
+_THANKS_EMOJI = re.compile("[\U0001f64f\u2764\U0001f495\U0001f496\U0001f339\U0001f490]")
+_OK_EMOJI = re.compile("[\U0001f44d\U0001f44c\u2705\u2714\U0001f44b]")
 _ONLY_PUNCTUATION = re.compile(r"^[\s?？!！.。…~～]+$")
 
 
@@ -154,7 +160,12 @@ def act(text: str) -> Act | None:
     if _ONLY_PUNCTUATION.match(text) and ("?" in text or "？" in text):
         return "waiting"
     normalized = normalize(text)
-    if not normalized or not _short(normalized):
+    if not normalized:
+        # Only emoji: 🙏 / 👍 are a thanks or an OK after an exchange.
+        if _THANKS_EMOJI.search(text):
+            return "thanks"
+        return "ok" if _OK_EMOJI.search(text) else None
+    if not _short(normalized):
         return None
     squashed = normalized.replace(" ", "")
     if _GREETING.match(squashed):

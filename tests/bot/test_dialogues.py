@@ -267,7 +267,8 @@ async def test_thanks_after_a_complaint_closes_politely_and_keeps_the_ticket(
     reply = _reply(await chat.say(text))
     assert number in reply
     scripts = await _sent_scripts(services)
-    assert scripts[-1] == "followup.closing" and "feedback.thanks" not in scripts
+    closing = "followup.ok" if text == "好的" else "followup.closing"
+    assert scripts[-1] == closing and "feedback.thanks" not in scripts
     assert (await _one_ticket(services)).status.value == "new"  # still open
 
 
@@ -506,3 +507,17 @@ async def test_the_conversation_state_is_shared_through_redis(
             await chat.close()
         for storage in storages:
             await storage.close()
+
+
+@pytest.mark.parametrize(("language", "bye"), [(HANS, "拜拜"), (HANT, "再見"), (EN, "bye")])
+async def test_goodbye_after_an_answer_and_on_an_open_ticket(
+    chat: Chat, services: Services, language: str, bye: str
+) -> None:
+    question = {HANS: "请问你们几点关门", HANT: "幾點開門呀", EN: "what are your opening hours"}
+    await chat.say(question[language])
+    await chat.say(bye)
+    assert (await _sent_scripts(services))[-1] == "chat.bye"
+    number = await _complain(chat, language)
+    assert number in _reply(await chat.say(bye))
+    assert (await _sent_scripts(services))[-1] == "followup.ok"
+    assert (await _one_ticket(services)).status.value == "new"
