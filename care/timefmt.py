@@ -6,10 +6,11 @@ business's local time and phrased the way a person would say it.
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Sequence
+from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
-__all__ = ["format_deadline"]
+__all__ = ["format_deadline", "format_hours"]
 
 _EN_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
@@ -44,3 +45,34 @@ def format_deadline(due: datetime, now: datetime, zone: ZoneInfo, language: str)
     if days_ahead == 1:
         return f"明天{clock}前"
     return f"{local_due.month}月{local_due.day}日{clock}前"
+
+
+_DAYS = {
+    "zh-Hans": ("周一", "周二", "周三", "周四", "周五", "周六", "周日"),
+    "zh-Hant": ("週一", "週二", "週三", "週四", "週五", "週六", "週日"),
+    "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
+}
+
+
+def format_hours(opens: time, closes: time, weekdays: Sequence[int], language: str) -> str:
+    """Business hours as a customer reads them: days (0 = Monday) and the local times.
+
+    >>> format_hours(time(9), time(21), range(7), "zh-Hans")
+    '每天 09:00-21:00'
+    >>> format_hours(time(9, 30), time(18), [0, 1, 2, 3, 4], "en")
+    'Monday to Friday 09:30-18:00'
+    >>> format_hours(time(10), time(20), [0, 2, 4], "zh-Hant")
+    '週一、週三、週五 10:00-20:00'
+    """
+    names = _DAYS.get(language, _DAYS["en"])
+    days = sorted(set(weekdays))
+    span = f"{opens:%H:%M}-{closes:%H:%M}"
+    chinese = language != "en"
+    if len(days) == 7:
+        return f"每天 {span}" if chinese else f"every day {span}"
+    if len(days) >= 3 and days == list(range(days[0], days[-1] + 1)):
+        first, last = names[days[0]], names[days[-1]]
+        return f"{first}至{last} {span}" if chinese else f"{first} to {last} {span}"
+    if chinese:
+        return f"{'、'.join(names[d] for d in days)} {span}"
+    return f"{', '.join(names[d][:3] for d in days)} {span}"

@@ -13,7 +13,13 @@ from scripts._approval import approve_script, retire_script
 from scripts._budget import DEFAULT_BUDGET, RenderBudget, TemplateBudgetError
 from scripts._guard import Embed, ForbiddenPhrase, Guard, GuardVerdict, load_forbidden
 from scripts._library import ScriptLibrary
-from scripts._lint import DEFAULT_OPENERS, LintProblem, lint_library, lint_script
+from scripts._lint import (
+    DEFAULT_OPENERS,
+    GREETING_MAX_CHARS,
+    LintProblem,
+    lint_library,
+    lint_script,
+)
 from scripts._model import LibraryError, LibraryProblem, Script, ScriptNotServable
 from scripts._render import Rendered, Renderer
 from scripts._templates import TRADITIONAL_VARIANTS
@@ -21,6 +27,7 @@ from scripts._templates import TRADITIONAL_VARIANTS
 __all__ = [
     "DEFAULT_BUDGET",
     "DEFAULT_OPENERS",
+    "GREETING_MAX_CHARS",
     "TRADITIONAL_VARIANTS",
     "Embed",
     "ForbiddenPhrase",

@@ -11,6 +11,7 @@ import html
 import re
 from collections.abc import Mapping
 from functools import lru_cache
+from pathlib import Path
 
 import opencc
 from jinja2 import StrictUndefined, Template, meta
@@ -47,11 +48,31 @@ def _converter(config: str) -> opencc.OpenCC:
     return opencc.OpenCC(config)
 
 
+#: OpenCC's reviewed one-to-many mistakes (as converted -> correct), see the file's header.
+TRADITIONAL_FIXES_FILE = Path(__file__).with_name("traditional_fixes.tsv")
+
+
+@lru_cache(maxsize=1)
+def traditional_fixes() -> tuple[tuple[str, str], ...]:
+    """The rows of `traditional_fixes.tsv` (as converted, correct); longest phrase first."""
+    rows: list[tuple[str, str]] = []
+    for raw in TRADITIONAL_FIXES_FILE.read_text(encoding="utf-8").splitlines():
+        if not raw.strip() or raw.startswith("#"):
+            continue
+        converted, correct, *_ = raw.split("\t")
+        rows.append((converted, correct))
+    return tuple(sorted(rows, key=lambda row: -len(row[0])))
+
+
 @lru_cache(maxsize=2048)
 def to_traditional(text: str, variant: str = DEFAULT_TRADITIONAL) -> str:
-    """Simplified -> Traditional in `variant` (a TRADITIONAL_VARIANTS key); Jinja syntax is
-    ASCII so it survives intact."""
-    return str(_converter(TRADITIONAL_VARIANTS[variant]).convert(text))
+    """Simplified -> Traditional in `variant` (a TRADITIONAL_VARIANTS key), with OpenCC's
+    reviewed mistakes fixed; Jinja syntax is ASCII so it survives intact."""
+    converted = str(_converter(TRADITIONAL_VARIANTS[variant]).convert(text))
+    for wrong, right in traditional_fixes():
+        if wrong != right:
+            converted = converted.replace(wrong, right)
+    return converted
 
 
 def parse_template(source: str) -> None:

@@ -226,6 +226,31 @@ class ProfileRepo:
         )
         return bool(getattr(result, "rowcount", 0))
 
+    async def longest_names(
+        self, language: str, tier: Tier, limit: int = 20
+    ) -> builtins.list[tuple[str | None, str | None, str | None]]:
+        """(surname, title, first_name) of the `tier` customers of `language` with the
+        longest names: what a greeting must still fit with (banned and forgotten aside)."""
+        effective = func.coalesce(col(Customer.tier_override), col(Customer.tier))
+        size = (
+            func.length(func.coalesce(col(Customer.surname), ""))
+            + func.length(func.coalesce(col(Customer.title), ""))
+            + func.length(func.coalesce(col(Customer.first_name), ""))
+        )
+        stmt = (
+            sa_select(col(Customer.surname), col(Customer.title), col(Customer.first_name))
+            .where(
+                col(Customer.language) == language,
+                effective == Tier(tier).value,
+                col(Customer.banned).is_(False),
+                col(Customer.forgotten_at).is_(None),
+            )
+            .order_by(size.desc(), col(Customer.id))
+            .limit(limit)
+        )
+        result = await self.session.execute(stmt)
+        return [(r[0], r[1], r[2]) for r in result]
+
     async def audience(
         self,
         *,

@@ -21,7 +21,7 @@ from care.desk.tickets import TicketDesk
 from care.replies import Button, Inbound, Reply
 from care.runtime.settings import Settings
 from care.salutation import salutation
-from care.timefmt import format_deadline
+from care.timefmt import format_deadline, format_hours
 from care.uow import Repos
 from intents import IntentEngine, Match, detect_language, normalize
 from scripts import Renderer
@@ -319,7 +319,11 @@ class Conversation:
             dialogue.complaints = 1
             live = self.settings.staff_chat_id is not None
             script = "complaint.ack" if live else "complaint.ack.later"
-            turn.replies.append(self._say(customer, script, context))
+            ack = self._say(customer, script, context)
+            if live:
+                # The apology offers two ways on; the second is this button (a handoff).
+                ack = Reply(ack.rendered, (self._menu_button(customer, "human"),))
+            turn.replies.append(ack)
             turn.replies.extend(self._away(customer))
             return turn
         # The same case again: a short acknowledgement, not a second full apology.
@@ -547,6 +551,7 @@ class Conversation:
         )
 
     def _context(self, customer: Customer) -> dict[str, object]:
+        hours = self.settings.business_hours  # the FAQ answers the same hours staff keep
         return {
             "salutation": salutation(
                 customer.language,
@@ -556,6 +561,9 @@ class Conversation:
             ),
             "first_name": customer.first_name or "",
             "business_name": self.settings.business_name,
+            "business_hours": format_hours(
+                hours.open, hours.close, hours.weekdays, customer.language
+            ),
         }
 
     def _ticket_context(self, customer: Customer, ticket: Ticket) -> dict[str, object]:
@@ -630,11 +638,11 @@ class Conversation:
             return found  # "谢谢" is never a suggestion to pass to the team
         return found if dialogue.in_context(self.clock()) else None
 
+    def _menu_button(self, customer: Customer, choice: str) -> Button:
+        return Button(self._say(customer, f"menu.button.{choice}").rendered.plain, f"menu:{choice}")
+
     def _menu(self, customer: Customer) -> Reply:
-        buttons = tuple(
-            Button(self._say(customer, f"menu.button.{choice}").rendered.plain, f"menu:{choice}")
-            for choice in MENU_CHOICES
-        )
+        buttons = tuple(self._menu_button(customer, choice) for choice in MENU_CHOICES)
         return Reply(self._say(customer, "menu.prompt").rendered, buttons)
 
 

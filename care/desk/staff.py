@@ -659,12 +659,16 @@ def _blocked_context(verdict: GuardVerdict, text: str) -> dict[str, object]:
     fired = verdict.matched or verdict.phrase or ""
     if verdict.phrase and fired != verdict.phrase:
         fired = f"{fired} ≈ {verdict.phrase}"
+    # The notice ends each part with its own full stop: the list's may already have one.
     return {
         "phrase": fired,
         "clause": verdict.clause or text,
-        "reason": verdict.reason or "",
-        "suggestion": verdict.suggestion or "",
+        "reason": (verdict.reason or "").rstrip(_STOPS),
+        "suggestion": (verdict.suggestion or "").rstrip(_STOPS),
     }
+
+
+_STOPS = "。．.！!？? \t"
 
 
 def _id(row: Customer | Ticket) -> int:

@@ -20,7 +20,15 @@ from care.outreach.calendar import OCCASION_NAMES, greeting_script
 from care.outreach.sender import optout_label_script
 from care.runtime.settings import Settings
 from care.salutation import salutation
-from scripts import Guard, Rendered, Renderer, ScriptLibrary, ScriptNotServable, lint_script
+from scripts import (
+    GREETING_MAX_CHARS,
+    Guard,
+    Rendered,
+    Renderer,
+    ScriptLibrary,
+    ScriptNotServable,
+    lint_script,
+)
 from storage import (
     Campaign,
     CampaignRepo,
@@ -41,6 +49,8 @@ __all__ = [
     "audience_problems",
     "default_window",
 ]
+
+_LANGUAGES = ("zh-Hans", "zh-Hant", "en")
 
 #: Ledger rows built and written per slice when scheduling.
 _LEDGER_SLICE = 5000
@@ -234,6 +244,45 @@ class CampaignDesk:
             problems.append(f"{what}: lint: {lint.message}")
         return problems
 
+    async def length_problems(self, campaign: Campaign, tiers: Sequence[Tier]) -> list[str]:
+        """Greetings over 70 characters for the longest names of each tier in the customer table.
+
+        Lint measures with sample names; a shop's own customers may have longer ones (a
+        compound surname, a double-barrelled English name), so scheduling measures again
+        with the longest names per language, rendered as the sender would render them.
+        """
+        languages = Audience.from_json(campaign.audience).languages or _LANGUAGES
+        problems: list[str] = []
+        for tier in tiers:
+            script_id = campaign.script_for(tier)
+            if not script_id:
+                continue
+            async with self.database.session() as session:
+                repo = ProfileRepo(session)
+                names = {lang: await repo.longest_names(lang, tier) for lang in languages}
+            for language, rows in names.items():
+                worst: tuple[int, str] = (0, "")
+                for surname, title, first_name in rows:
+                    form = salutation(
+                        language, surname=surname, title=title, first_name=first_name
+                    )
+                    context = {
+                        "salutation": form,
+                        "first_name": first_name or "",
+                        "business_name": self.settings.business_name,
+                    }
+                    try:
+                        plain = self.renderer.render(script_id, language, context).plain
+                    except ScriptNotServable:
+                        break  # reported by script_problems
+                    worst = max(worst, (len(plain), form))
+                if worst[0] > GREETING_MAX_CHARS:
+                    problems.append(
+                        f"{tier.value}: {script_id} is {worst[0]} characters in {language} "
+                        f"for {worst[1]} (at most {GREETING_MAX_CHARS}): shorten it"
+                    )
+        return problems
+
     async def _audience(self, campaign: Campaign) -> list[Any]:
         audience = Audience.from_json(campaign.audience)
         known = [Tier(t) for t in audience.tiers if t in _TIER_NAMES]
@@ -302,6 +351,9 @@ class CampaignDesk:
             raise CampaignError([f"campaign {campaign_id} is {campaign.status.value}"])
         if preview.problems:
             raise CampaignError(preview.problems)
+        too_long = await self.length_problems(campaign, self._tiers_needed(preview))
+        if too_long:
+            raise CampaignError(too_long)
         members = await self._audience(campaign)
         now = self.clock()
         gold: list[int] = []
