@@ -263,9 +263,7 @@ class CampaignDesk:
             for language, rows in names.items():
                 worst: tuple[int, str] = (0, "")
                 for surname, title, first_name in rows:
-                    form = salutation(
-                        language, surname=surname, title=title, first_name=first_name
-                    )
+                    form = salutation(language, surname=surname, title=title, first_name=first_name)
                     context = {
                         "salutation": form,
                         "first_name": first_name or "",

@@ -23,10 +23,16 @@ async def test_a_real_long_name_pushes_a_greeting_over_the_limit(services: Servi
     await add_customers(
         services.database,
         [
-            customer(1, tier_override="silver", language="en", surname="Montgomery-Smith",
-                     title="Ms."),
-            customer(2, tier_override="silver", language="en",
-                     surname="Featherstonehaugh-Smythe", title="Ms."),
+            customer(
+                1, tier_override="silver", language="en", surname="Montgomery-Smith", title="Ms."
+            ),
+            customer(
+                2,
+                tier_override="silver",
+                language="en",
+                surname="Featherstonehaugh-Smythe",
+                title="Ms.",
+            ),
             customer(3),
         ],
     )
@@ -46,8 +52,9 @@ async def test_names_that_fit_schedule(services: Services) -> None:
     await add_customers(
         services.database,
         [
-            customer(1, tier_override="silver", language="en", surname="Montgomery-Smith",
-                     title="Ms."),
+            customer(
+                1, tier_override="silver", language="en", surname="Montgomery-Smith", title="Ms."
+            ),
             customer(2, surname="欧阳", title="女士"),
         ],
     )
@@ -60,8 +67,13 @@ async def test_only_the_campaigns_languages_count(services: Services) -> None:
     await add_customers(
         services.database,
         [
-            customer(1, tier_override="silver", language="en",
-                     surname="Featherstonehaugh-Smythe", title="Ms."),
+            customer(
+                1,
+                tier_override="silver",
+                language="en",
+                surname="Featherstonehaugh-Smythe",
+                title="Ms.",
+            ),
             customer(2, tier_override="silver"),
         ],
     )

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from care.runtime.settings import BUNDLED_SCRIPTS_DIR
 from scripts import TRADITIONAL_VARIANTS, ScriptLibrary
 from scripts._lint import SAMPLE_VALUES
@@ -39,14 +37,13 @@ def test_there_are_derived_texts_to_check() -> None:
     assert len({script_id for script_id, _, _ in DERIVED}) > 100
 
 
-@pytest.mark.parametrize(("script_id", "variant", "text"), DERIVED, ids=lambda v: str(v)[:40])
-def test_no_known_mistake_and_every_watched_character_reviewed(
-    script_id: str, variant: str, text: str
-) -> None:
+def _mistakes(script_id: str, variant: str, text: str) -> list[str]:
     fixes = traditional_fixes()
-    for wrong, right in fixes:
-        if wrong != right:
-            assert wrong not in text, f"{script_id} ({variant}): {wrong} should be {right}"
+    found = [
+        f"{script_id} ({variant}): {wrong} should be {right}"
+        for wrong, right in fixes
+        if wrong != right and wrong in text
+    ]
     reviewed = [right for _, right in fixes]
     for position, char in enumerate(text):
         if char not in WATCHED:
@@ -57,18 +54,29 @@ def test_no_known_mistake_and_every_watched_character_reviewed(
             for k, letter in enumerate(phrase)
             if letter == char and position >= k
         )
-        context = text[max(0, position - 4) : position + 5]
-        assert covered, (
-            f"{script_id} ({variant}): OpenCC wrote {char} in {context!r}; review it and add a "
-            "row to scripts/traditional_fixes.tsv"
-        )
-
-
-@pytest.mark.parametrize(("script_id", "variant", "text"), DERIVED, ids=lambda v: str(v)[:40])
-def test_each_variant_keeps_its_own_forms(script_id: str, variant: str, text: str) -> None:
+        if not covered:
+            context = text[max(0, position - 4) : position + 5]
+            found.append(
+                f"{script_id} ({variant}): OpenCC wrote {char} in {context!r}; review it and "
+                "add a row to scripts/traditional_fixes.tsv"
+            )
     # Taiwan writes 裡 and 著, Hong Kong 裏 and 着: a derived text never mixes them.
     other = {"tw": "裏着", "hk": "裡著", "standard": "裡著"}[variant]
-    assert not set(text) & set(other), f"{script_id} ({variant}): {text}"
+    if set(text) & set(other):
+        found.append(f"{script_id} ({variant}) mixes variants: {text}")
+    return found
+
+
+def test_no_known_mistake_and_every_watched_character_reviewed() -> None:
+    found = [line for item in DERIVED for line in _mistakes(*item)]
+    assert not found, "\n".join(found)
+
+
+def test_the_check_finds_what_it_is_for() -> None:
+    assert _mistakes("x", "tw", "中秋快樂，併為您送上月餅")[0] == "x (tw): 併為您 should be 並為您"
+    assert "OpenCC wrote 髮" in _mistakes("x", "tw", "理髮")[0]
+    assert _mistakes("x", "tw", "我們一併核實") == []
+    assert "mixes variants" in _mistakes("x", "hk", "這裡")[0]
 
 
 def test_the_gold_mid_autumn_greeting_says_bing_and() -> None:
@@ -80,5 +88,6 @@ def test_the_gold_mid_autumn_greeting_says_bing_and() -> None:
 
 
 def test_fixes_apply_to_any_text_and_leave_correct_uses() -> None:
-    assert to_traditional("我们一并核实，并为您送上尺码表", "tw") == "我們一併核實，並為您送上尺碼表"
+    fixed = to_traditional("我们一并核实，并为您送上尺码表", "tw")
+    assert fixed == "我們一併核實，並為您送上尺碼表"
     assert to_traditional("合并为一张订单", "tw") == "合併為一張訂單"  # 合併 "merge" stays
