@@ -18,6 +18,6 @@ async def test_an_update_waiting_for_its_chats_turn_is_in_flight(chat: Chat) -> 
         assert not waiting.done()
         assert not await dispatcher.inflight.drain(0.05)  # shutdown would wait for it
     replies = await waiting
-    assert replies and "10:00" in replies[0].text
+    assert replies and "09:00" in replies[0].text
     assert dispatcher.inflight.active == 0
     assert await dispatcher.inflight.drain(0)

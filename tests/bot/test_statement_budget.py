@@ -43,7 +43,7 @@ async def test_faq_question_statement_budget(
         await chat.say("hello")
     with services.database.statement_counter() as statements:
         sent = await chat.say("请问你们几点关门")
-    assert len(sent) == 1 and "10:00" in plain(sent[0])
+    assert len(sent) == 1 and "09:00" in plain(sent[0])
     assert _kinds(statements) == _expected_faq(services)
 
 

@@ -138,9 +138,9 @@ def test_bundled_text_counts_as_approved_in_an_operator_copy_but_an_edit_does_no
 
     # Edit the text and write the matching version by hand: still not servable.
     script = library.scripts["faq.hours"]
-    templates = {lang: t.replace("21:00", "23:00") for lang, t in script.templates.items()}
+    templates = {lang: t.replace("营业时间", "开门时间") for lang, t in script.templates.items()}
     forged = content_version(templates, script.variables, script.channel, script.tier)
-    text = copy.read_text(encoding="utf-8").replace("21:00", "23:00")
+    text = copy.read_text(encoding="utf-8").replace("营业时间", "开门时间")
     copy.write_text(text.replace(script.version, forged), encoding="utf-8")
     library = ScriptLibrary.load([operator], key_file=tmp_path / "approval.key")
     assert library.scripts["faq.hours"].approved_version == library.scripts["faq.hours"].version

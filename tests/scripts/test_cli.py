@@ -131,7 +131,7 @@ def test_override_of_a_bundled_script_is_approved_in_the_operator_folder(
     shutil.copy(bundled, operator_dir / "faq.yaml")
     mine = operator_dir / "faq.yaml"
     mine.write_text(
-        mine.read_text(encoding="utf-8").replace("10:00-21:00", "09:00-18:00"), encoding="utf-8"
+        mine.read_text(encoding="utf-8").replace("营业时间", "开门时间"), encoding="utf-8"
     )
     assert runner.invoke(scripts_app, ["lint"]).exit_code == 1  # edited after approval
     result = runner.invoke(scripts_app, ["approve", "faq.hours", "--by", "Owner"])
