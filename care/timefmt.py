@@ -63,11 +63,17 @@ def format_hours(opens: time, closes: time, weekdays: Sequence[int], language: s
     'Monday to Friday 09:30-18:00'
     >>> format_hours(time(10), time(20), [0, 2, 4], "zh-Hant")
     '週一、週三、週五 10:00-20:00'
+    >>> format_hours(time(0), time(0), range(7), "en")
+    'every day around the clock'
     """
     names = _DAYS.get(language, _DAYS["en"])
     days = sorted(set(weekdays))
-    span = f"{opens:%H:%M}-{closes:%H:%M}"
     chinese = language != "en"
+    span = f"{opens:%H:%M}-{closes:%H:%M}"
+    if opens == closes:  # open round the clock
+        span = "24 小时" if chinese else "around the clock"
+        if language == "zh-Hant":
+            span = "24 小時"
     if len(days) == 7:
         return f"每天 {span}" if chinese else f"every day {span}"
     if len(days) >= 3 and days == list(range(days[0], days[-1] + 1)):
