@@ -4,6 +4,7 @@ Chinese tier names in topic titles, one full stop in the "blocked" notice."""
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator
 from datetime import time
 
 import pytest
@@ -23,8 +24,30 @@ async def _tickets(services: Services) -> list[Ticket]:
         return list((await session.execute(select(Ticket))).scalars())
 
 
-async def test_the_complaint_ack_has_the_button_it_mentions(chat: Chat, services: Services) -> None:
-    sent = await chat.say("我的快递三天还没到,太慢了")
+@pytest.fixture
+async def staffed_services(database_url: str) -> AsyncIterator[Services]:
+    built = build_services(load_settings(database_url=database_url, staff_chat_id=-100123))
+    await built.database.upgrade()
+    try:
+        yield built
+    finally:
+        await built.aclose()
+
+
+@pytest.fixture
+async def staffed(staffed_services: Services) -> AsyncIterator[Chat]:
+    """A chat with a staff group configured: complaints get the full complaint.ack."""
+    chat = Chat(staffed_services)
+    try:
+        yield chat
+    finally:
+        await chat.close()
+
+
+async def test_the_complaint_ack_has_the_button_it_mentions(
+    staffed: Chat, staffed_services: Services
+) -> None:
+    sent = await staffed.say("我的快递三天还没到,太慢了")
     ack = sent[0]
     assert "联系人工客服" in plain(ack)
     assert ack.reply_markup is not None
@@ -33,17 +56,22 @@ async def test_the_complaint_ack_has_the_button_it_mentions(chat: Chat, services
     number = TICKET.search(plain(ack))
     assert number
 
-    handed = await chat.press("menu:human")  # a real handoff, on the same ticket
+    handed = await staffed.press("menu:human")  # a real handoff, on the same ticket
     assert number.group() in plain(handed[0])
-    assert [t.number for t in await _tickets(services)] == [number.group()]
+    assert [t.number for t in await _tickets(staffed_services)] == [number.group()]
 
 
-async def test_the_english_ack_has_it_too(chat: Chat) -> None:
-    sent = await chat.say("My parcel is three days late, this is terrible service")
+async def test_the_english_ack_has_it_too(staffed: Chat) -> None:
+    sent = await staffed.say("My parcel is three days late, this is terrible service")
     assert 'tap "Talk to a person"' in plain(sent[0])
     assert sent[0].reply_markup is not None
     [[button]] = sent[0].reply_markup.inline_keyboard
     assert (button.text, button.callback_data) == ("Talk to a person", "menu:human")
+
+
+async def test_without_a_staff_group_no_button_is_promised(chat: Chat) -> None:
+    sent = await chat.say("我的快递三天还没到,太慢了")
+    assert "联系人工客服" not in plain(sent[0]) and sent[0].reply_markup is None
 
 
 async def test_the_hours_faq_says_the_configured_business_hours(chat: Chat) -> None:
