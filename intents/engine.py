@@ -229,14 +229,15 @@ class IntentEngine:
 
     # -- matching --------------------------------------------------------------------------
 
-    def match(self, text: str) -> Match:
+    def match(self, text: str, *, lexical: bool = False) -> Match:
         """Classify one message; never raises on odd input (empty, huge, emoji, controls).
 
         Encodes in the calling thread when the cascade wants the encoder: not for an event
-        loop (use `amatch` there).
+        loop (use `amatch` there). ``lexical`` skips the encoder whatever the cascade says
+        (a cheap second opinion, e.g. "is this only a greeting?").
         """
         matcher, by_id, scored, wanted = self._lexical(text)
-        vector = self._encode_one(scored.text) if wanted else None
+        vector = self._encode_one(scored.text) if wanted and not lexical else None
         return self._answer(matcher.finish(scored, vector), by_id)
 
     async def amatch(self, text: str) -> Match:

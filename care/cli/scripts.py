@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from care.desk.macros import USAGE_COLUMNS, usage_summary
 from care.runtime.content import missing_scripts
 from care.runtime.settings import Settings, SettingsError, load_settings
 from intents import load_catalog, normalize
@@ -24,6 +28,7 @@ from scripts import (
     lint_library,
     retire_script,
 )
+from storage import Database, MacroRepo
 
 app = typer.Typer(help="Approved response scripts: list, show, lint, approve, retire.")
 
@@ -210,3 +215,38 @@ def retire(script_id: Annotated[str, typer.Argument(help="Script id to retire")]
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
     typer.echo(f"retired {script.id} ({_where(script.file)})")
+
+
+@app.command("usage")
+def usage(
+    days: Annotated[int, typer.Option("--days", help="Only the last N days (0 = all).")] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """Staff macros: per-script counts (sent, suggested, edited, ignored) and the suggestion
+    hit rate."""
+    settings = _settings()
+
+    async def main() -> dict[str, Any]:
+        database = Database(settings.database_url)
+        try:
+            await database.upgrade()
+            since = datetime.now(UTC) - timedelta(days=days) if days > 0 else None
+            async with database.session() as session:
+                return usage_summary(await MacroRepo(session).usage(since))
+        finally:
+            await database.dispose()
+
+    summary = asyncio.run(main())
+    if as_json:
+        typer.echo(json.dumps(summary, ensure_ascii=False, indent=2))
+        return
+    table = Table("script", *USAGE_COLUMNS)
+    for script_id, row in summary["scripts"].items():
+        table.add_row(script_id, *(str(row[column]) for column in USAGE_COLUMNS))
+    Console(width=200).print(table)
+    rate = summary["hit_rate"]
+    typer.echo(
+        f"suggestion lines answered: {summary['suggestion_lines']}, "
+        f"with a suggested script: {summary['suggestion_hits']}"
+        + (f" (hit rate {100 * rate:.1f}%)" if rate is not None else " (hit rate: no data yet)")
+    )

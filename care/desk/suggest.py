@@ -157,7 +157,9 @@ class SuggestionRanker:
             if float(totals[int(i)]) >= floor
         ]
         # The intent engine has the last word on "this is only hello / get me a person".
-        if ranked and self.intents is not None and self.intents.match(text).kind in _VETO_KINDS:
+        # Lexically: greetings and hand-offs are set phrases, and the encoder's time is spent.
+        veto = self.intents
+        if ranked and veto is not None and veto.match(text, lexical=True).kind in _VETO_KINDS:
             return []
         return ranked
 

@@ -23,11 +23,12 @@ import numpy as np
 import numpy.typing as npt
 
 from care.desk.business_hours import BusinessCalendar
+from care.desk.macros import usage_summary
 from care.reports.clock import BusinessClock
 from care.reports.period import Period
 from care.runtime.settings import Settings
 from intents import load_catalog
-from storage import Database, ReportQueries, Session, TicketTiming
+from storage import Database, MacroRepo, ReportQueries, Session, TicketTiming
 
 __all__ = [
     "COARSE_KINDS",
@@ -69,7 +70,7 @@ class ReportInput:
     tier: str | None = None
     #: intent id -> catalog kind (``intents.load_catalog``); unknown ids are guessed by prefix.
     intent_kinds: Mapping[str, str] = field(default_factory=dict)
-    sections: Mapping[str, Section] = field(default_factory=dict)
+    sections: Mapping[str, Section] = field(default_factory=lambda: {"macros": macro_usage})
 
 
 def intent_kinds(settings: Settings) -> dict[str, str]:
@@ -408,6 +409,12 @@ async def _campaigns(queries: ReportQueries, inp: ReportInput, period: Period) -
         "delivery_rate": _ratio(totals["sent"], totals["recipients"]),
         "call_tasks": {"created": created, "done": done},
     }
+
+
+async def macro_usage(session: Session, period: Period, tier: str | None) -> dict[str, Any]:
+    """Staff macros in the period: per-script counts and the suggestion hit rate (all tiers:
+    staff answer a ticket, not a tier)."""
+    return usage_summary(await MacroRepo(session).usage(period.since, period.until))
 
 
 async def _period(
