@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from care.cli.common import settings_or_exit
 from care.desk.macros import USAGE_COLUMNS, usage_summary
 from care.runtime.content import missing_scripts
 from care.runtime.settings import Settings, SettingsError, load_settings
@@ -224,7 +225,7 @@ def usage(
 ) -> None:
     """Staff macros: per-script counts (sent, suggested, edited, ignored) and the suggestion
     hit rate."""
-    settings = _settings()
+    settings = settings_or_exit(existing_database=True)  # reads data: never creates a database
 
     async def main() -> dict[str, Any]:
         database = Database(settings.database_url)

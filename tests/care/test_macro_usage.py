@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -54,7 +55,7 @@ async def _seed(url: str) -> None:
 
 
 def test_scripts_usage_counts_and_hit_rate(
-    settings: Settings, monkeypatch: pytest.MonkeyPatch
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     asyncio.run(_seed(settings.database_url))
     monkeypatch.setenv("DATABASE_URL", settings.database_url)
@@ -71,6 +72,9 @@ def test_scripts_usage_counts_and_hit_rate(
     table = runner.invoke(app, ["scripts", "usage"])
     assert table.exit_code == 0 and "macro.delivery.late" in table.output
     assert "hit rate 50.0%" in table.output
+    monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'absent.db'}")
+    missing = runner.invoke(app, ["scripts", "usage"])
+    assert missing.exit_code == 2 and not (tmp_path / "absent.db").exists()
 
 
 async def test_report_json_includes_macro_usage(settings: Settings) -> None:
