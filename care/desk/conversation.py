@@ -333,16 +333,13 @@ class Conversation:
             dialogue.raised = True
             raised = escalated_priority(ticket.priority)
             await repos.staff.set_priority(ticket, raised, self.clock())
-            turn.staff_notes.append(
-                (
-                    "staff.event.complaint_repeat",
-                    {
-                        "ticket_number": ticket.number,
-                        "count": dialogue.complaints,
-                        "priority": raised.value,
-                    },
-                )
-            )
+            note: dict[str, object] = {
+                "ticket_number": ticket.number,
+                "count": dialogue.complaints,
+                "priority": raised.value,
+            }
+            turn.staff_notes.append(("staff.event.complaint_repeat", note))
+            await self._audit(repos, ticket, "staff.event.complaint_repeat", note)
             turn.flow = "complaint_raised"
             turn.replies.append(self._say(customer, "complaint.raised", context))
             return turn
@@ -429,7 +426,9 @@ class Conversation:
         if notify:
             turn.replies.append(self._say(customer, "flood.notice"))
             if current is not None:
-                turn.staff_notes.append(("staff.event.flood", {"ticket_number": current.number}))
+                note: dict[str, object] = {"ticket_number": current.number}
+                turn.staff_notes.append(("staff.event.flood", note))
+                await self._audit(repos, current, "staff.event.flood", note)
         return turn
 
     async def menu_choice(self, repos: Repos, inbound: Inbound, choice: str) -> Turn:
@@ -592,6 +591,19 @@ class Conversation:
             return []
         back = format_back_at(calendar.next_open(now), now, self.settings.zone, customer.language)
         return [self._say(customer, "staff.away", {"back_at": back})]
+
+    async def _audit(
+        self, repos: Repos, ticket: Ticket, script_id: str, context: Mapping[str, object]
+    ) -> None:
+        """The staff note also goes on the ticket's audit trail (`tickets show`), so it is
+        there with or without a staff group."""
+        if ticket.id is None:  # pragma: no cover - repositories flush new rows
+            return
+        language = self.settings.staff.language or self.settings.default_language
+        text = self.renderer.render(script_id, language, dict(context)).plain
+        await repos.staff.add_event(
+            ticket.id, "note", self.clock(), actor_name="carebot", text=text
+        )
 
     def _back_at(self, customer: Customer) -> str:
         """When staff are back ('' during business hours)."""

@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 from bot import build_dispatcher
 from care.cli import app
 from care.runtime.services import Services
-from storage import MessageLog, Ticket
+from storage import MessageLog, Ticket, TicketEvent
 from tests.bot.chat import Chat, plain
 from tests.conftest import FakeClock
 from tests.fakes.updates import (
@@ -53,6 +53,11 @@ async def _log(services: Services) -> list[MessageLog]:
     async with services.database.session() as session:
         rows = await session.execute(select(MessageLog).order_by(col(MessageLog.id)))
         return list(rows.scalars())
+
+
+async def _events(services: Services) -> list[TicketEvent]:
+    async with services.database.session() as session:
+        return list((await session.execute(select(TicketEvent))).scalars())
 
 
 async def _tickets(services: Services) -> list[Ticket]:
@@ -197,6 +202,9 @@ async def test_the_third_complaint_raises_the_priority(
     # Raised once: a fourth complaint does not raise it again or repeat the notice.
     await chat.say(AGAIN[language])
     assert (await _sent_scripts(services)).count("complaint.raised") == 1
+    # Staff learn of it on the ticket's trail even without a staff group (tickets show).
+    notes = [e for e in await _events(services) if e.kind == "note"]
+    assert len(notes) == 1 and ticket.number in (notes[0].text or "")
 
 
 @pytest.mark.parametrize(
@@ -395,6 +403,8 @@ async def test_a_burst_of_100_messages_is_recorded_whole_and_noticed_once(
     assert all(r.ticket_id == ticket.id for r in inbound)
     scripts = [r.script_id for r in rows if r.direction == "out"]
     assert scripts.count("flood.notice") == 1
+    notes = [e for e in await _events(services) if e.kind == "note"]
+    assert len(notes) == 1 and number in (notes[0].text or "")
     limit = services.settings.staff.flood_per_minute
     assert limit >= 30  # a fast typist is not throttled
     answered = len(scripts) - scripts.count("flood.notice") - _apologies(scripts)
