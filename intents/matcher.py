@@ -51,6 +51,7 @@ import numpy as np
 import numpy.typing as npt
 from rapidfuzz import fuzz, process
 
+from intents.frames import strip_frames
 from intents.head import CHATTER, MIN_EXAMPLES, CoarseHead, head_kind
 from intents.linear import LinearModel
 from intents.loader import IntentSpec
@@ -140,6 +141,10 @@ class Decision:
     runner_up: str | None
     runner_up_score: float
     ranking: tuple[tuple[str, float], ...] = field(default=(), compare=False)
+
+
+#: What a question's bare topic may be answered as, instead of the coarse inquiry frame.
+_TOPICAL = frozenset({"faq", "complaint"})
 
 
 @dataclass(frozen=True)
@@ -572,10 +577,33 @@ class Matcher:
     def finish(self, scored: Scored, vector: npt.NDArray[np.float32] | None = None) -> Decision:
         """The decision from lexical scores and, when given, the message's unit vector."""
         totals, cue_w = self._combine(scored, vector)
-        decision = self._fine(totals, cue_w)
+        decision = self._topic_over_frame(self._fine(totals, cue_w), scored, vector)
         if vector is not None and scored.text:
             return self._head_answer(decision, totals, vector)
         return decision
+
+    def _topic_over_frame(
+        self, decision: Decision, scored: Scored, vector: npt.NDArray[np.float32] | None
+    ) -> Decision:
+        """A framed FAQ question ("想問下點樣申請退款?") answered by its FAQ, not the inquiry.
+
+        When the decision is the coarse inquiry (or no answer with the inquiry on top), the
+        message is scored again without its leading question frame (`intents.frames`); an
+        FAQ that the bare topic reaches, under the usual thresholds, answers instead - and so
+        does a complaint ("想问下你们的服务怎么这么差": complaint beats inquiry).
+        """
+        leader = decision.intent if decision.intent is not None else decision.runner_up
+        if leader is None or self._kinds[self._index[leader]] != "inquiry":
+            return decision
+        norm = normalize(scored.text[: self.config.max_chars])
+        topic = strip_frames(norm)
+        if topic == norm:
+            return decision
+        bare = self.lexical(topic)
+        again = self._fine(*self._combine(bare, vector))
+        if again.intent is None or self._kinds[self._index[again.intent]] not in _TOPICAL:
+            return decision
+        return Decision(again.intent, again.score, leader, decision.score, again.ranking)
 
     def _head_answer(
         self, decision: Decision, totals: FloatArray, vector: npt.NDArray[np.float32]
