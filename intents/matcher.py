@@ -67,6 +67,63 @@ log = logging.getLogger("carebot.intents")
 
 _EMPHASIS = re.compile(r"[?？][!！]|[!！][?？]|[!！]{2,}|[?？]{3,}|\b[A-Z]{4,}\b")
 _ORDINARY_CAPS = frozenset({"HTTP", "HTTPS", "IPHONE", "VISA", "ATM", "PIN", "USB", "WIFI", "HDMI"})
+# Scare quotes around praise are irony: 你们的服务真是"好"啊, 送得可真「快」, thanks for the
+# 'great' service. A short quoted span (any quote style, straight, curly or corner brackets)
+# whose words are praise, normalised (Simplified, lower case) before the lookup.
+_QUOTED = re.compile(
+    r"[\"'“‘「『〝＂＇]\s*([^\"'“”‘’「」『』〝〞＂＇\n]{1,16}?)\s*[\"'”’」』〞＂＇]"
+)
+#: Quoted replies, not praise: 客服说"好的"... is a report, "回复'好'确认" an instruction.
+_NOT_PRAISE = frozenset({"好的", "好吧", "好了", "ok", "okay"})
+_PRAISE_WORDS = frozenset(
+    {
+        "好",
+        "很好",
+        "真好",
+        "太好",
+        "好棒",
+        "棒",
+        "赞",
+        "快",
+        "很快",
+        "真快",
+        "及时",
+        "专业",
+        "贴心",
+        "周到",
+        "优秀",
+        "给力",
+        "靠谱",
+        "高效",
+        "热情",
+        "满意",
+        "厉害",
+        "用心",
+        "负责",
+        "服务",
+        "优质服务",
+        "服务周到",
+        "效率",
+        "好评",
+        "nice",
+        "great",
+        "good",
+        "fast",
+        "quick",
+        "helpful",
+        "amazing",
+        "excellent",
+        "wonderful",
+        "awesome",
+        "efficient",
+        "professional",
+        "perfect",
+        "service",
+        "customer service",
+        "support",
+        "best",
+    }
+)
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -89,6 +146,7 @@ class MatcherConfig:
     cue_points: float = 10.0  # score points per unit of cue weight
     cue_cap: float = 25.0  # cues can lift an intent this much at most
     emphasis_points: float = 6.0  # "?!", "!!!", SHOUTING -> complaint
+    irony_points: float = 15.0  # praise in scare quotes ("好"啊) -> complaint, not feedback
     complaint_cue_floor: float = 1.0  # cue weight at which complaint/feedback override inquiry
     max_chars: int = 400  # long messages are cut: the opening says what they are about
     fuzzy_scorer: str = "ratio"  # baseline scorer: ratio | partial_ratio | token_set_ratio | WRatio
@@ -484,7 +542,22 @@ class Matcher:
         if self._cues:
             cue_w = self._cue_weights(norm)
             bonus = self._cue_bonus(cue_w, raw)
+            if cfg.irony_points and _ironic(raw):
+                cue_w, bonus = self._irony(cue_w, bonus)
         return Scored(total, bonus, cue_w, raw)
+
+    def _irony(self, cue_w: FloatArray, bonus: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """Praise in scare quotes counts for complaint and against feedback: its points, and
+        one cue weight of evidence (so complaint also beats an inquiry on the same topic)."""
+        cfg = self.config
+        cue_w, bonus = cue_w.copy(), bonus.copy()
+        for i, kind in enumerate(self._kinds):
+            if kind == "complaint":
+                cue_w[i] += cfg.complaint_cue_floor
+                bonus[i] += cfg.irony_points
+            elif kind == "feedback":
+                bonus[i] -= cfg.irony_points
+        return cue_w, bonus
 
     def needs_vector(self, scored: Scored) -> bool:
         """True when the encoder could change this decision (the cascade's test)."""
@@ -703,3 +776,16 @@ def _unit_rows(matrix: sparse.csr_matrix) -> sparse.csr_matrix:
     norms[norms == 0.0] = 1.0
     scaled: sparse.csr_matrix = sparse.diags(1.0 / norms) @ matrix
     return sparse.csr_matrix(scaled)
+
+
+def _ironic(raw: str) -> bool:
+    """True when `raw` puts praise in scare quotes (see `_QUOTED`)."""
+    for found in _QUOTED.finditer(raw):
+        words = normalize(found.group(1))
+        if words in _NOT_PRAISE:
+            continue
+        if words in _PRAISE_WORDS or (
+            len(words) <= 4 and any(w in words for w in _PRAISE_WORDS if not w.isascii())
+        ):
+            return True
+    return False
