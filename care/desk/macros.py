@@ -19,13 +19,14 @@ from dataclasses import dataclass
 from math import ceil
 from typing import Any
 
+from care.desk.details import extract
 from care.desk.staff import RelayDecision, StaffActor, StaffDesk
 from care.desk.suggest import SuggestionRanker
 from care.replies import Button, Reply
 from care.timefmt import format_deadline
 from care.uow import Repos
 from scripts import Rendered, Script
-from storage import Customer, MacroKind, MacroOutcome, MacroUsage, MacroUse, Ticket
+from storage import Customer, Direction, MacroKind, MacroOutcome, MacroUsage, MacroUse, Ticket
 
 __all__ = ["MACRO_CHANNEL", "USAGE_COLUMNS", "MacroDesk", "MacroSend", "MacroStep", "usage_summary"]
 
@@ -170,8 +171,8 @@ class MacroDesk:
         suggestion_id: int | None = None,
     ) -> MacroStep:
         customer = await self._customer(repos, ticket)
-        missing = self._missing(script, ticket, customer, actor, {})
-        values: dict[str, str] = {}
+        values = await self._captured(repos, ticket, script)
+        missing = self._missing(script, ticket, customer, actor, values)
         if missing and value.strip():
             values[missing[0]] = value.strip()
             missing = missing[1:]
@@ -321,6 +322,19 @@ class MacroDesk:
             "resolution_due": format_deadline(ticket.resolution_due, now, zone, language),
             "staff_name": actor.name,
         }
+
+    @staticmethod
+    async def _captured(repos: Repos, ticket: Ticket, script: Script) -> dict[str, str]:
+        """Values the customer already gave on this ticket, for a macro that needs them: the
+        order number they wrote last (`care.desk.details`), so staff are not asked for it."""
+        if "order_number" not in script.variables:
+            return {}
+        for message in reversed(await repos.messages.for_ticket(_ticket_id(ticket))):
+            if message.direction == Direction.IN:
+                orders = extract(message.text).orders
+                if orders:
+                    return {"order_number": orders[-1]}
+        return {}
 
     def _missing(
         self,

@@ -251,3 +251,13 @@ async def test_suggestions_ride_on_the_relay_post_and_their_use_is_recorded(
         assert usage.counts[("macro.delivery.late", "suggested", "sent")] == 1
         assert usage.counts[("macro.closing.thanks", "suggested", "ignored")] == 1
         assert (usage.lines, usage.hits) == (2, 1)
+
+
+async def test_an_order_number_the_customer_gave_is_not_asked_for(tmp_path: Path) -> None:
+    async with staff_env(tmp_path) as env:
+        thread = await env.escalate("订单号 SF1234567890 的退款还没到账，我要投诉")
+        preview = await _preview(env, thread, "/s refund.confirm")
+        assert "SF1234567890" in preview["text"] and _buttons(preview)  # a preview, no prompt
+        await _press(env, thread, preview, _buttons(preview)[0][1])
+        await env.settle()
+        assert "SF1234567890" in (await _customer_texts(env))[-1]
