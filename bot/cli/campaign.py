@@ -10,21 +10,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
-from bot.transports.bot_api import BotApiTransport, TransportError
 from care.cli.campaign import app as campaign_app
 from care.cli.campaign import counts_table
 from care.cli.common import fail, progress_bar, settings_or_exit
-from care.outreach.campaigns import CampaignError
-from care.outreach.sender import RunReport
-from care.outreach.tasks import post_care_tasks
-from care.outreach.wiring import build_campaign_services, campaign_desk, campaign_sender
 from care.runtime.settings import SettingsError
-from storage import DeliveryStatus
+
+if TYPE_CHECKING:
+    from care.outreach.sender import RunReport
 
 __all__ = ["send"]
 
@@ -36,6 +33,13 @@ def send(campaign_id: Annotated[int, typer.Argument()]) -> None:
     """Send now (scheduling a draft first); resumes from the ledger after a crash."""
     settings = settings_or_exit(existing_database=True)
     console = Console(stderr=True)
+    # Imported here, not at the top: every other `carebot` command (a report, a ticket
+    # list) would otherwise pay for the transport's HTTP client and the sender at start-up.
+    from bot.transports.bot_api import BotApiTransport, TransportError
+    from care.outreach.campaigns import CampaignError
+    from care.outreach.tasks import post_care_tasks
+    from care.outreach.wiring import build_campaign_services, campaign_desk, campaign_sender
+    from storage import DeliveryStatus
 
     async def _run() -> RunReport:
         token = settings.require_token().get_secret_value()
