@@ -11,13 +11,12 @@ from collections.abc import Callable
 from aiogram import Bot, F, Router
 from aiogram.dispatcher.event.bases import SkipHandler
 from aiogram.filters import Command, CommandObject
-from aiogram.types import CallbackQuery, InaccessibleMessage, Message, User
+from aiogram.types import CallbackQuery, InaccessibleMessage, Message
 
 from bot.filters import Awaited
-from bot.staff.auth import IsStaff
+from bot.staff.auth import IsStaff, staff_actor
 from bot.staff.gateway import StaffGateway
 from care.desk.macros import PREFIX, MacroStep
-from care.desk.staff import StaffActor
 from care.runtime.services import Services
 from care.uow import Repos
 
@@ -41,10 +40,6 @@ def create_router() -> Router:
     return router
 
 
-def _actor(user: User) -> StaffActor:
-    return StaffActor(user.id, user.full_name or str(user.id))
-
-
 async def on_command(
     message: Message,
     command: CommandObject,
@@ -58,7 +53,7 @@ async def on_command(
         await staff_gateway.reply_in_topic(bot, message, services.staff.staff_text("staff.usage"))
         return
     step = await services.macros.command(
-        repos, ticket, _actor(message.from_user), command.args or ""
+        repos, ticket, staff_actor(message.from_user), command.args or ""
     )
     await _show(bot, repos, services, staff_gateway, message, step)
 
@@ -71,7 +66,7 @@ async def on_reply(
     if ticket is None or prompt is None or message.from_user is None:
         raise SkipHandler
     step = await services.macros.answer(
-        repos, ticket, _actor(message.from_user), prompt.message_id, message.text
+        repos, ticket, staff_actor(message.from_user), prompt.message_id, message.text
     )
     if step is None:
         raise SkipHandler  # an ordinary reply: the staff router relays it
@@ -99,7 +94,7 @@ async def on_button(
     if len(parts) < 3 or message is None or isinstance(message, InaccessibleMessage):
         await query.answer()
         return
-    actor, action = _actor(query.from_user), parts[1]
+    actor, action = staff_actor(query.from_user), parts[1]
     if action in ("s", "x") and parts[2].isdigit():
         macros = services.macros
         use_id = int(parts[2])

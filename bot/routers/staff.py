@@ -10,13 +10,13 @@ from collections.abc import Callable
 
 from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandObject
-from aiogram.types import CallbackQuery, Message, User
+from aiogram.types import CallbackQuery, Message
 
 from bot.filters import Awaited
 from bot.inbound import content_type_of
-from bot.staff.auth import IsStaff
+from bot.staff.auth import IsStaff, staff_actor
 from bot.staff.gateway import StaffGateway
-from care.desk.staff import STAFF_ACTIONS, StaffActor, StaffOutcome
+from care.desk.staff import STAFF_ACTIONS, StaffOutcome
 from care.runtime.services import Services
 from care.uow import Repos
 from storage import Ticket
@@ -47,10 +47,6 @@ def create_router() -> Router:
     return router
 
 
-def _actor(user: User) -> StaffActor:
-    return StaffActor(user.id, user.full_name or str(user.id))
-
-
 async def on_command(
     message: Message,
     command: CommandObject,
@@ -66,13 +62,14 @@ async def on_command(
         return
     replied = message.reply_to_message
     target = (
-        _actor(replied.from_user)
+        staff_actor(replied.from_user)
         if command.command == "assign" and replied and replied.from_user
         and not replied.from_user.is_bot and replied.message_id != message.message_thread_id
         else None
     )  # fmt: skip
+    actor = staff_actor(message.from_user)
     outcome = await services.staff.act(
-        repos, ticket, _actor(message.from_user), command.command, command.args or "", target=target
+        repos, ticket, actor, command.command, command.args or "", target=target
     )
     await _apply(bot, repos, staff_gateway, ticket, outcome, after_commit, message)
 
@@ -99,7 +96,7 @@ async def on_button(
         hint = services.staff.staff_text("staff.hint.note" if ticket else "staff.usage")
         await query.answer(text=hint.rendered.plain, show_alert=True)
         return
-    outcome = await services.staff.act(repos, ticket, _actor(query.from_user), action)
+    outcome = await services.staff.act(repos, ticket, staff_actor(query.from_user), action)
     notice = outcome.notice.rendered.plain if outcome.notice is not None else None
     await query.answer(text=notice, show_alert=notice is not None)
     await _apply(bot, repos, staff_gateway, ticket, outcome, after_commit, None)
@@ -125,7 +122,7 @@ async def on_topic_message(
     decision = await services.staff.staff_message(
         repos,
         ticket,
-        _actor(message.from_user),
+        staff_actor(message.from_user),
         message.text or message.caption,
         content_type_of(message),
     )

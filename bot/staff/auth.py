@@ -14,11 +14,12 @@ from typing import Any
 from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
 from aiogram.filters import Filter
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, Message, User
 
+from care.desk.staff import StaffActor
 from care.runtime.services import Services
 
-__all__ = ["InStaffChat", "IsStaff", "StaffAuth"]
+__all__ = ["InStaffChat", "IsStaff", "StaffAuth", "staff_actor"]
 
 _MEMBER_STATUSES = frozenset({"creator", "administrator", "member"})
 
@@ -72,3 +73,8 @@ class IsStaff(Filter):
         user = event.from_user
         auth: StaffAuth = data["staff_auth"]
         return user is not None and not user.is_bot and await auth.allowed(data["bot"], user.id)
+
+
+def staff_actor(user: User) -> StaffActor:
+    """The staff member behind a Telegram user, as the desk records them."""
+    return StaffActor(user.id, user.full_name or str(user.id))

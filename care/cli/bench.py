@@ -31,6 +31,14 @@ def _benchmarks(name: str) -> ModuleType:
         return importlib.import_module(f"benchmarks.{name}")
 
 
+def _publish(section: str, markdown: str, *, write: bool, console: Console) -> None:
+    """Print a benchmark's section, and write it into BENCHMARKS.md when asked to."""
+    typer.echo(markdown)
+    if write:
+        path = _benchmarks("report").write_section(section, markdown)
+        console.print(f"wrote {path}")
+
+
 T = TypeVar("T")
 _DEFAULT_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "eval-data"
 
@@ -72,10 +80,7 @@ def intents(
     markdown = bench.render_markdown(
         rows, bench.section_header(data_dir.name, report.machine_line())
     )
-    typer.echo(markdown)
-    if write and not only:
-        path = report.write_section("intents", markdown)
-        console.print(f"wrote {path}")
+    _publish("intents", markdown, write=write and not only, console=console)
 
 
 @app.command()
@@ -106,10 +111,7 @@ def suggest(
         "(the cascade skips it when the lexical winner is clear); *CPU* is that call's thread "
         "time, which the other processes on a shared machine do not inflate.",
     )
-    typer.echo(markdown)
-    if write:
-        path = report.write_section("suggest", markdown)
-        console.print(f"wrote {path}")
+    _publish("suggest", markdown, write=write, console=console)
 
 
 @app.command()
@@ -135,10 +137,7 @@ def broadcast(
         "ledger; the fake Bot API (tests/fakes/bot_api.py) runs in a child process and counts "
         "messages per chat.",
     )
-    typer.echo(markdown)
-    if write:
-        path = report.write_section("broadcast", markdown)
-        console.print(f"wrote {path}")
+    _publish("broadcast", markdown, write=write, console=console)
 
 
 @app.command()
@@ -202,10 +201,7 @@ def load(
         "HTTP by the bench process, which also plays the Bot API (all on the same machine)."
         + bench.explain(rows),
     )
-    typer.echo(markdown)
-    if write:
-        path = report.write_section("load", markdown)
-        console.print(f"wrote {path}")
+    _publish("load", markdown, write=write, console=console)
 
 
 @app.command()
@@ -225,10 +221,7 @@ def guard(
         f"{bench.PASSES} passes, each text new to the caches; wall clock and the calling "
         "thread's CPU time (the machine may be shared).",
     )
-    typer.echo(markdown)
-    if write:
-        path = report.write_section("guard", markdown)
-        console.print(f"wrote {path}")
+    _publish("guard", markdown, write=write, console=console)
 
 
 @app.command()
@@ -250,10 +243,7 @@ def report(
         "as many customers. Each row runs the real `carebot report` in a child process "
         "(Python start-up and imports included) and reads its peak RSS.",
     )
-    typer.echo(markdown)
-    if write and tickets == 100_000:
-        path = report_writer.write_section("report", markdown)
-        console.print(f"wrote {path}")
+    _publish("report", markdown, write=write and tickets == 100_000, console=console)
 
 
 @app.command()
@@ -272,10 +262,7 @@ def retention(
         result,
         "## Retention (`carebot bench retention`)\n\n" + report.machine_line(),
     )
-    typer.echo(markdown)
-    if write and rows == 1_000_000:
-        path = report.write_section("retention", markdown)
-        console.print(f"wrote {path}")
+    _publish("retention", markdown, write=write and rows == 1_000_000, console=console)
 
 
 @app.command("export")
@@ -293,10 +280,7 @@ def export_bench(
         results,
         "## Customer import and export (`carebot bench export`)\n\n" + report.machine_line(),
     )
-    typer.echo(markdown)
-    if write:
-        path = report.write_section("export", markdown)
-        console.print(f"wrote {path}")
+    _publish("export", markdown, write=write, console=console)
 
 
 @app.command("all")
