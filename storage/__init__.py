@@ -78,7 +78,7 @@ from storage.report_queries import (
     CommentRow,
     DigestLedger,
     ReportQueries,
-    TicketTiming,
+    TicketColumns,
     TrendCount,
 )
 from storage.repositories import CustomerRepo, MessageRepo, TicketRepo, format_ticket_number
@@ -139,13 +139,13 @@ __all__ = [
     "Session",
     "StaffRepo",
     "Ticket",
+    "TicketColumns",
     "TicketCounter",
     "TicketEvent",
     "TicketEventKind",
     "TicketKind",
     "TicketRepo",
     "TicketStatus",
-    "TicketTiming",
     "Tier",
     "TierInput",
     "TopicCleanup",
