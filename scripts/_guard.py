@@ -18,7 +18,8 @@ Two layers, the second optional:
   text is compared with the entry's meanings (phrase, variants and paraphrase `examples`)
   and with the allowed contexts; a clause blocks only when it is clearly closer to a
   forbidden meaning than to any allowed one.  Without an encoder the guard is lexical only
-  and says so (`Guard.mode`).
+  and says so (`Guard.mode`).  Only clauses that share a word with the list's meanings
+  reach the encoder (`scripts._gate`): the encoder is most of a check's time.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from rapidfuzz import fuzz
 from rapidfuzz.distance import OSA
 
 from scripts._fold import Folded, fold, is_cjk, prefold
+from scripts._gate import bundled_reply_texts, risk_terms, terms
 from scripts._model import LibraryError, LibraryProblem
 
 __all__ = [
@@ -200,6 +202,14 @@ class _Compiled:
         ]
         self.allowed_exemplars: list[str] = sorted(
             {text for entry in self.entries for text in entry.source.allow if len(text) >= 4}
+        )
+        # the semantic layer's gate (scripts._gate): clauses without one of these terms
+        # cannot be a paraphrase of the list and are not sent to the encoder
+        ordinary = (*bundled_reply_texts(), *self.allowed_exemplars)
+        self.risk_terms = risk_terms(
+            (text for _, text in self.exemplars),
+            (clause for text in ordinary for clause in split_clauses(text)),
+            normalize,
         )
         self.vectors: tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]] | None = None
         self.vectors_lock = threading.Lock()  # one embedding pass, however many callers
@@ -482,7 +492,7 @@ class Guard:
 
     @property
     def mode(self) -> str:
-        """"lexical+semantic" with a sentence encoder, else "lexical"."""
+        """ "lexical+semantic" with a sentence encoder, else "lexical"."""
         return "lexical+semantic" if self._embed is not None else "lexical"
 
     def _set(self, phrases: Sequence[ForbiddenPhrase]) -> None:
@@ -629,7 +639,12 @@ class Guard:
         if not compiled.exemplars:
             return GuardVerdict(allowed=True)
         pairs = [(c, prefold(c)) for c in split_clauses(text)]
-        pairs = [(c, f) for c, f in pairs if sum(ch.isalnum() for ch in f) >= 2]
+        pairs = [
+            (c, f)
+            for c, f in pairs
+            if sum(ch.isalnum() for ch in f) >= 2
+            and not compiled.risk_terms.isdisjoint(terms(f, self._normalize))
+        ]
         if not pairs:
             return GuardVerdict(allowed=True)
         originals = [c for c, _ in pairs]

@@ -11,6 +11,7 @@ import pytest
 
 from intents import normalize
 from scripts import Embed, ForbiddenPhrase, Guard, LibraryError, ScriptLibrary, load_forbidden
+from scripts._gate import risk_terms, terms
 from tests.scripts.conftest import CONTEXT, FORBIDDEN, data_lines
 
 NORMAL = data_lines("guard_normal_replies.txt")
@@ -296,3 +297,29 @@ def test_semantic_layer_blocks_a_paraphrase_and_names_the_meaning() -> None:
 
 def test_without_an_encoder_the_guard_says_it_is_lexical(guard: Guard) -> None:
     assert guard.mode == "lexical"
+
+
+def test_only_clauses_sharing_a_word_with_the_meanings_reach_the_encoder() -> None:
+    calls: list[list[str]] = []
+    phrase = ForbiddenPhrase(
+        "i refuse to help", "hiding", "explain", examples=("the rules say no",)
+    )
+    guard = Guard([phrase], normalize, embed=_topic_embed(calls), threshold=0.9, margin=0.05)
+    guard.warm_up()
+    calls.clear()
+    verdict = guard.check("Thanks for waiting, your parcel left today. Rules are rules!")
+    assert not verdict.allowed and verdict.clause == "Rules are rules!"
+    assert calls == [["Rules are rules!"]], "the helpful clauses were not encoded"
+    calls.clear()
+    assert guard.check("Thanks for waiting, your parcel left today.").allowed
+    assert calls == [], "nothing worth encoding: no encoder call at all"
+
+
+def test_risk_terms_drop_what_ordinary_replies_say_as_often() -> None:
+    meanings = ["这是公司的规定", "您自己去找别人吧", "policy says no"]
+    ordinary = ["您好，我们马上为您处理", "您的订单已发货"]
+    ordinary += ["您自己选的颜色很好看", "No problem"] * 3
+    risky = risk_terms(meanings, ordinary, normalize)
+    assert {"规定", "别人", "policy"} <= risky
+    assert "您自" not in risky and "no" not in risky  # helpful replies say them 3x as often
+    assert terms("這是公司規定", normalize) >= {"规定"}, "Traditional folds like the list"
