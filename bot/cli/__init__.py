@@ -3,6 +3,9 @@
 Imports of aiogram-based modules are lazy (inside the commands, and the `webhook` group is
 loaded on first use): aiogram alone costs ~165 MB RSS, and `carebot campaign send` is a
 broadcast worker that must stay under 200 MB without it (see `bot.transports.bot_api`).
+The runtime services, the intent engine and the scripts are imported by the commands that
+use them too, and the care topics load on first use (`care.cli.LazyGroup`), so a command
+like `carebot report` starts without them.
 """
 
 from __future__ import annotations
@@ -15,15 +18,14 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-from bot.cli import campaign  # noqa: F401  (adds `campaign send`; aiogram-free)
-from care.cli import app
+from care.cli import EXTENSIONS, app
 from care.cli.common import fail, settings_or_exit
-from care.runtime.services import build_services
 from care.runtime.settings import SettingsError, async_database_url
-from intents import CatalogError
-from scripts import LibraryError
 
 __all__ = ["app", "main"]
+
+if "bot.cli.campaign" not in (campaign := EXTENSIONS.setdefault("campaign", [])):
+    campaign.append("bot.cli.campaign")  # adds `campaign send` (aiogram-free)
 
 
 class _LazyWebhookGroup(TyperGroup):
@@ -64,6 +66,8 @@ def run() -> None:
     from aiogram.utils.token import TokenValidationError
 
     from bot.runners.polling import run_polling
+    from intents import CatalogError
+    from scripts import LibraryError
 
     api = settings.telegram_api_url or "https://api.telegram.org"
     try:
@@ -108,6 +112,9 @@ def demo(
         fail(f"--database: {exc}")
 
     from bot.transports.console import ConsoleChat
+    from care.runtime.services import build_services
+    from intents import CatalogError
+    from scripts import LibraryError
 
     async def _chat() -> None:
         services = build_services(settings)

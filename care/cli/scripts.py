@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from care.cli.common import settings_or_exit
-from care.desk.macros import USAGE_COLUMNS, usage_summary
+from care.desk.macro_usage import USAGE_COLUMNS, usage_summary
 from care.runtime.content import missing_scripts
 from care.runtime.settings import Settings, SettingsError, load_settings
 from intents import load_catalog, normalize

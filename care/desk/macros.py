@@ -17,16 +17,16 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from math import ceil
-from typing import Any
 
 from care.desk.details import extract
+from care.desk.macro_usage import USAGE_COLUMNS, usage_summary
 from care.desk.staff import RelayDecision, StaffActor, StaffDesk
 from care.desk.suggest import SuggestionRanker
 from care.replies import Button, Reply
 from care.timefmt import format_deadline
 from care.uow import Repos
 from scripts import Rendered, Script
-from storage import Customer, Direction, MacroKind, MacroOutcome, MacroUsage, MacroUse, Ticket
+from storage import Customer, Direction, MacroOutcome, MacroUse, Ticket
 
 __all__ = ["MACRO_CHANNEL", "USAGE_COLUMNS", "MacroDesk", "MacroSend", "MacroStep", "usage_summary"]
 
@@ -36,8 +36,6 @@ MACRO_CHANNEL = "staff"
 PAGE_SIZE = 6
 #: Callback data: list page, open (preview), send, cancel.
 PREFIX = "mac"
-#: The per-script counts of `usage_summary` (`carebot scripts usage`, the reports).
-USAGE_COLUMNS = ("sent", "cancelled", "suggested", "suggested_sent", "edited", "ignored", "pending")
 
 
 @dataclass(slots=True)
@@ -369,34 +367,6 @@ class MacroDesk:
         if customer is None:  # pragma: no cover - the foreign key guarantees it
             raise LookupError(f"ticket {ticket.number} has no customer")
         return customer
-
-
-def usage_summary(usage: MacroUsage) -> dict[str, Any]:
-    """Per-script macro counts and the suggestion hit rate, JSON-ready (CLI and reports).
-
-    Per script: ``sent`` (previews sent, from /s or a suggestion), ``cancelled``,
-    ``suggested`` (times it was among a message's suggestions) and what became of those:
-    ``suggested_sent``, ``edited`` (previewed, then staff typed their own reply),
-    ``ignored`` (staff answered otherwise), ``pending`` (not answered yet).
-    ``hit_rate``: decided suggestion lines whose answer was one of their scripts.
-    """
-    scripts: dict[str, dict[str, int]] = {}
-    for (script_id, kind, outcome), count in sorted(usage.counts.items()):
-        row = scripts.setdefault(script_id, dict.fromkeys(USAGE_COLUMNS, 0))
-        if kind == MacroKind.PREVIEW:
-            if outcome in ("sent", "cancelled"):
-                row[outcome] += count
-        else:
-            row["suggested"] += count
-            key = "suggested_sent" if outcome == "sent" else outcome
-            if key in row:
-                row[key] += count
-    return {
-        "scripts": scripts,
-        "suggestion_lines": usage.lines,
-        "suggestion_hits": usage.hits,
-        "hit_rate": round(usage.hits / usage.lines, 4) if usage.lines else None,
-    }
 
 
 def _short(script_id: str) -> str:

@@ -23,7 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from care.desk.business_hours import BusinessCalendar
-from care.desk.macros import usage_summary
+from care.desk.macro_usage import usage_summary
 from care.reports.clock import BusinessClock
 from care.reports.period import Period
 from care.runtime.settings import Settings
