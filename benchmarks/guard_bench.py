@@ -4,8 +4,9 @@ Rows: for each guard (lexical only; lexical + semantic when a sentence encoder l
 block rates per kind and the false-block rate on the `validation` and `test` parts of
 tests/data/guard_redteam.csv, and the latency of `Guard.check` per reply: every text of the
 set checked once per pass as if new (a pass number appended and a new guard per pass, so
-no cache answers), wall clock and CPU time of the calling thread (CPU time leaves out
-waiting for a busy machine; the encoder runs in the calling thread).
+no cache answers), wall clock and the process's CPU time (all threads: the product's guard
+spreads a reply's clauses over the cores, `Encoder.encode_spread`; CPU time leaves out waiting
+for a busy machine).
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ def load_embed(log: Callable[[str], None]) -> Embed | None:
     if encoder is None:
         log("no sentence encoder loaded: lexical rows only")
         return None
-    embed: Embed = encoder.encode
+    embed: Embed = encoder.encode_spread  # as care.runtime.guarding builds it
     return embed
 
 
@@ -75,9 +76,9 @@ def _row(make: Callable[[], Guard]) -> GuardRow:
         fresh_guard.warm_up()
         for text in texts:
             fresh = f"{text} ({number + 1})"
-            start, start_cpu = time.perf_counter(), time.thread_time()
+            start, start_cpu = time.perf_counter(), time.process_time()
             fresh_guard.check(fresh)
-            cpu.append((time.thread_time() - start_cpu) * 1000)
+            cpu.append((time.process_time() - start_cpu) * 1000)
             wall.append((time.perf_counter() - start) * 1000)
     return GuardRow(guard.mode, reports, wall, cpu)
 

@@ -218,8 +218,10 @@ def guard(
         "## Forbidden-phrase guard (`carebot bench guard`)\n\n" + report.machine_line() + "\n\n"
         "Rates on tests/data/guard_redteam.csv (the list is tuned on `validation`; `test` is "
         "held out). Latency: `Guard.check` on every text of the set, "
-        f"{bench.PASSES} passes, each text new to the caches; wall clock and the calling "
-        "thread's CPU time (the machine may be shared).",
+        f"{bench.PASSES} passes, each text new to the caches; wall clock and the process's "
+        "CPU time, all threads (the machine may be shared). With the encoder, only clauses "
+        "that share a term with the list's meanings are encoded, spread over the cores as "
+        "the bot does it (`Encoder.encode_spread`).",
     )
     _publish("guard", markdown, write=write, console=console)
 

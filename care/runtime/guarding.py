@@ -28,7 +28,10 @@ def build_guard(settings: Settings, *, warm: bool = True) -> Guard:
     if encoder is None:
         log.info("forbidden-phrase guard: lexical only (no sentence encoder)")
         return Guard.from_file(settings.forbidden_path, normalize=normalize)
-    guard = Guard.from_file(settings.forbidden_path, normalize=normalize, embed=encoder.encode)
+    # spread over the cores: a staff member waits on the check, and replies are few
+    guard = Guard.from_file(
+        settings.forbidden_path, normalize=normalize, embed=encoder.encode_spread
+    )
     log.info("forbidden-phrase guard: lexical + semantic (%s)", encoder.model)
     if warm:
         threading.Thread(target=guard.warm_up, name="guard-warm-up", daemon=True).start()

