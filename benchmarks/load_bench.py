@@ -345,6 +345,9 @@ async def bench_carebot(
         await services.database.upgrade()
         if engine.encoder is not None:  # measure matching with the vectors, not lexically
             await asyncio.to_thread(engine.wait_until_vectors, 600)
+        # The guard embeds its forbidden meanings in a start-up thread (seconds of encoder
+        # CPU); a steady-state row waits for it rather than share the cores with it.
+        await asyncio.to_thread(services.guard.warm_up)
         dispatcher = build_dispatcher(services)
         bot = Bot(TOKEN, session=_session(mode, api_url))
         with services.database.statement_counter() as statements:
@@ -534,6 +537,9 @@ async def bench_two_workers(
                 "REDIS_PREFIX": prefix,
                 "WEBHOOK_SECRET": "bench",
                 "STAFF__FLOOD_PER_MINUTE": "1000000",
+                # Lexical, like the rows it has always stood beside (the encoder rows are
+                # the in-process ones below the table's carebot rows).
+                "INTENT_ENCODER": "off",
             }
             ports = [_free_port(), _free_port()]
             logs = Path(tempfile.mkdtemp(prefix="carebot-bench-"))
@@ -564,6 +570,9 @@ async def bench_two_workers(
             ) as http:
                 for port in ports:
                     await _wait_ready(http, port)
+                # Start-up work in background threads (the guard embedding its forbidden
+                # meanings: seconds of encoder CPU) is not the steady state being measured.
+                await _wait_idle([proc.pid for proc in procs])
                 updates = _updates(count, chats, start=10_000_000)
                 by_chat: dict[int, list[dict[str, Any]]] = {}
                 for update in updates:
@@ -601,7 +610,7 @@ async def bench_two_workers(
                 proc.wait(timeout=10)
         await runner.cleanup()
     note = f"{chats} chats, {concurrency} in flight; {len(sent)} replies"
-    return _row(
+    row = _row(
         "2 webhook workers over HTTP",
         "postgresql+redis",
         count / elapsed,
@@ -609,6 +618,31 @@ async def bench_two_workers(
         note,
         mode="HTTP webhook, 16 in flight",
     )
+    return replace(row, encoder="off")
+
+
+async def _wait_idle(pids: list[int], timeout: float = 120) -> None:
+    """Wait until the processes use under 5% of a core (Linux /proc; elsewhere at once)."""
+
+    def cpu_seconds() -> float:
+        total = 0.0
+        for pid in pids:
+            with open(f"/proc/{pid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return total
+
+    deadline = time.monotonic() + timeout
+    try:
+        before = cpu_seconds()
+        while time.monotonic() < deadline:
+            await asyncio.sleep(0.5)
+            after = cpu_seconds()
+            if after - before < 0.05 * 0.5 * len(pids):
+                return
+            before = after
+    except (OSError, ValueError, IndexError):
+        return
 
 
 async def _wait_ready(http: Any, port: int, timeout: float = 60) -> None:
@@ -720,7 +754,7 @@ def render_markdown(rows: list[LoadRow], header: str) -> str:
 
 
 def _encoder_cell(row: LoadRow) -> str:
-    if row.backend not in ("sqlite", "postgresql"):
+    if not row.name.startswith(("carebot", "2 webhook")):
         return ""
     if row.encoder == "off":
         return "off"

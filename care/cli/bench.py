@@ -198,8 +198,10 @@ def load(
         "statements / update are counted with a cursor-execute hook (SQLite's BEGIN "
         "IMMEDIATE included; COMMIT not). The "
         "2-worker row is two `carebot webhook serve` processes on PostgreSQL + Redis fed over "
-        "HTTP by the bench process, which also plays the Bot API (all on the same machine)."
-        + bench.explain(rows),
+        "HTTP by the bench process, which also plays the Bot API (all on the same machine), "
+        "lexical-only. Every row measures the steady state: after start-up work in background "
+        "threads (the intent catalog's and the forbidden-phrase guard's encoder vectors; the "
+        "2 workers once their processes are idle)." + bench.explain(rows),
     )
     _publish("load", markdown, write=write, console=console)
 
