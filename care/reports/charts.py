@@ -93,7 +93,9 @@ def web_font(language: str, text: str) -> bytes | None:
     options.hinting = False
     options.flavor = "woff"
     buffer = io.BytesIO()
-    with TTFont(path, fontNumber=_face_index(face), lazy=True) as font:
+    # recalcBBoxes=False: the header keeps the whole face's bounding box (still true of a
+    # subset) instead of measuring every kept glyph again on save.
+    with TTFont(path, fontNumber=_face_index(face), lazy=True, recalcBBoxes=False) as font:
         subsetter = subset.Subsetter(options)
         subsetter.populate(text=text)
         subsetter.subset(font)
