@@ -74,11 +74,11 @@ from storage.privacy import (
 )
 from storage.report_models import ReportDigest
 from storage.report_queries import (
+    TICKET_COLUMNS,
     CampaignCount,
     CommentRow,
     DigestLedger,
     ReportQueries,
-    TicketColumns,
     TrendCount,
 )
 from storage.repositories import CustomerRepo, MessageRepo, TicketRepo, format_ticket_number
@@ -91,6 +91,7 @@ __all__ = [
     "ERASED",
     "FORGOTTEN_ID_BASE",
     "PERSONAL_TABLES",
+    "TICKET_COLUMNS",
     "AudienceMember",
     "BackupError",
     "Campaign",
@@ -139,7 +140,6 @@ __all__ = [
     "Session",
     "StaffRepo",
     "Ticket",
-    "TicketColumns",
     "TicketCounter",
     "TicketEvent",
     "TicketEventKind",

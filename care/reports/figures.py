@@ -28,7 +28,7 @@ from care.reports.clock import BusinessClock
 from care.reports.period import Period
 from care.runtime.settings import Settings
 from intents import load_catalog
-from storage import Database, MacroRepo, ReportQueries, Session, TicketColumns, TrendCount
+from storage import TICKET_COLUMNS, Database, MacroRepo, ReportQueries, Session, TrendCount
 
 __all__ = [
     "COARSE_KINDS",
@@ -127,21 +127,24 @@ class _Complaints:
 
 
 class _Columns:
-    """The ticket pass's columns as numpy arrays (NaN = not yet / none)."""
+    """The ticket pass's rows as numpy columns (NaN = not yet / none)."""
 
-    def __init__(self, columns: TicketColumns) -> None:
-        def floats(values: Sequence[int | None]) -> npt.NDArray[np.float64]:
-            return np.array(values, dtype=np.float64)  # None -> NaN
+    def __init__(self, rows: list[tuple[int | None, ...]]) -> None:
+        # One conversion for the whole pass (None -> NaN); the columns are views of it.
+        table = np.array(rows, dtype=np.float64).reshape(-1, len(TICKET_COLUMNS))
 
-        self.complaint = np.array(columns.complaint, dtype=bool)
-        self.assignee = floats(columns.assignee_id)
-        self.created = floats(columns.created)
-        self.first_response_due = floats(columns.first_response_due)
-        self.resolution_due = floats(columns.resolution_due)
-        self.first_responded = floats(columns.first_responded)
-        self.resolved = floats(columns.resolved)
-        self.csat = floats(columns.csat_score)
-        self.breach_event = np.array(columns.breach_event, dtype=bool)
+        def column(name: str) -> npt.NDArray[np.float64]:
+            return table[:, TICKET_COLUMNS.index(name)]
+
+        self.complaint = column("complaint") == 1
+        self.assignee = column("assignee_id")
+        self.created = column("created")
+        self.first_response_due = column("first_response_due")
+        self.resolution_due = column("resolution_due")
+        self.first_responded = column("first_responded")
+        self.resolved = column("resolved")
+        self.csat = column("csat_score")
+        self.breach_event = column("breach_event") == 1
 
 
 def _verdicts(
@@ -183,7 +186,7 @@ async def _tickets(
     counts the complaints). Vectorised: 100,000 tickets are numpy columns, not objects."""
     since, until, tier = period.since, period.until, inp.tier
     as_of = float(int(min(until, inp.now).timestamp()))
-    t = _Columns(await queries.ticket_columns(since, until, tier))
+    t = _Columns(await queries.ticket_rows(since, until, tier))
     latest = float(np.nanmax(np.concatenate(([as_of], t.first_responded, t.resolved))))
     calendar = BusinessCalendar(inp.settings.business_hours, inp.settings.zone)
     clock = BusinessClock(calendar, since, datetime.fromtimestamp(latest, UTC) + timedelta(days=1))
