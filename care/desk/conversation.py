@@ -8,6 +8,7 @@ Nothing here talks to Telegram; every word comes from an approved script.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -164,6 +165,38 @@ class Conversation:
     async def _message(
         self, repos: Repos, inbound: Inbound, expecting: str | None, dialogue: Dialogue
     ) -> Turn:
+        # The match depends on the text alone, so it starts before the database reads: the
+        # sentence encoder (when the cascade wants it) runs in its thread while the customer
+        # and the open ticket are read. Where the text is not answered (banned, held) the
+        # match is dropped.
+        matching = self._start_match(inbound)
+        try:
+            return await self._reply_to(repos, inbound, expecting, dialogue, matching)
+        finally:
+            if matching is not None:
+                _drop(matching)
+
+    def _start_match(self, inbound: Inbound) -> asyncio.Task[Match] | None:
+        """The match of a text `_reply_to` answers by intent (None for media, commands,
+        over-long text and text without words)."""
+        text = inbound.text
+        if (
+            text is None
+            or len(text) > self.settings.max_message_chars
+            or text.startswith("/")
+            or not normalize(text)
+        ):
+            return None
+        return asyncio.ensure_future(self.intents.amatch(text))
+
+    async def _reply_to(
+        self,
+        repos: Repos,
+        inbound: Inbound,
+        expecting: str | None,
+        dialogue: Dialogue,
+        matching: asyncio.Task[Match] | None,
+    ) -> Turn:
         customer = await self._customer(repos, inbound)
         turn = Turn(_id(customer))
         if customer.banned:
@@ -203,7 +236,7 @@ class Conversation:
             turn.flow = "command"
             return turn
         # amatch: the sentence encoder, when the cascade needs it, runs off the event loop.
-        match = await self.intents.amatch(text) if normalize(text) else None
+        match = await matching if matching is not None else None
         kind = self._decide(match, expecting)
         turn.intent = (match.intent if match else None) or "none"
         turn.score = match.score if match is not None and match.intent else None
@@ -665,6 +698,14 @@ def _asks(script_id: str, plain: str) -> str | None:
     if any(words in plain for words in _ORDER_NUMBER_ASKED):
         return "order_number"
     return None
+
+
+def _drop(task: asyncio.Task[Match]) -> None:
+    """Cancel a match nobody awaits (or mark its outcome seen, so asyncio does not log it)."""
+    if not task.done():
+        task.cancel()
+    elif not task.cancelled():
+        task.exception()
 
 
 def _id(row: Customer) -> int:
