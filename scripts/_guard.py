@@ -24,8 +24,12 @@ Two layers, the second optional:
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import itertools
+import os
 import re
+import tempfile
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -106,6 +110,44 @@ class GuardVerdict:
             what = f"{self.matched!r} ({kind} {self.phrase!r})"
         where = f" in {self.clause!r}" if self.clause else ""
         return f"forbidden phrase {what}{where}"
+
+
+_Vectors = tuple["np.ndarray[Any, Any]", "np.ndarray[Any, Any]"]
+
+
+def _load_vectors(path: Path | None, n_bad: int, n_good: int) -> _Vectors | None:
+    if path is None:
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            bad = np.asarray(data["bad"], dtype=np.float32)
+            good = np.asarray(data["good"], dtype=np.float32)
+    except (OSError, KeyError, ValueError):
+        return None  # missing or corrupt: encode again (and rewrite it)
+    if bad.shape[0] != n_bad or good.shape[0] != n_good:
+        return None
+    return bad, good
+
+
+def _save_vectors(path: Path | None, vectors: _Vectors) -> None:
+    """Write then rename (a concurrent reader never sees half a file); a cache that cannot be
+    written costs the next start some encoder time, nothing else."""
+    if path is None:
+        return
+    tmp: str | None = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+        with os.fdopen(fd, "wb") as handle:
+            np.savez(handle, bad=vectors[0], good=vectors[1])
+        os.replace(tmp, path)
+        tmp = None
+    except OSError:
+        pass
+    finally:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
 
 
 def split_clauses(text: str) -> list[str]:
@@ -449,7 +491,9 @@ class Guard:
     `normalize` is injected (care passes intents'); `embed`, if given, turns texts into
     L2-normalised rows and switches the semantic layer on.  `threshold` is the similarity a
     clause needs to a forbidden meaning, `margin` how much closer it must be to it than to
-    the nearest allowed context."""
+    the nearest allowed context.  With `cache_dir`, the vectors of the list's meanings are
+    kept there, keyed by a hash of `embed_model` and the texts: a restart or a reload of an
+    unchanged list does not spend seconds of encoder time on them again."""
 
     def __init__(
         self,
@@ -459,9 +503,13 @@ class Guard:
         embed: Embed | None = None,
         threshold: float = 0.93,
         margin: float = 0.05,
+        cache_dir: Path | None = None,
+        embed_model: str = "",
     ) -> None:
         self._normalize = normalize
         self._embed = embed
+        self._cache_dir = cache_dir
+        self._embed_model = embed_model
         self.threshold = threshold
         self.margin = margin
         self._path: Path | None = None
@@ -478,10 +526,18 @@ class Guard:
         embed: Embed | None = None,
         threshold: float = 0.93,
         margin: float = 0.05,
+        cache_dir: Path | None = None,
+        embed_model: str = "",
     ) -> Guard:
         """A guard that can `reload` its file; raises `LibraryError` if it is broken."""
         guard = cls(
-            load_forbidden(path), normalize, embed=embed, threshold=threshold, margin=margin
+            load_forbidden(path),
+            normalize,
+            embed=embed,
+            threshold=threshold,
+            margin=margin,
+            cache_dir=cache_dir,
+            embed_model=embed_model,
         )
         guard._path = Path(path)
         return guard
@@ -604,10 +660,23 @@ class Guard:
     ) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
         with compiled.vectors_lock:
             if compiled.vectors is None:
-                bad = self._encode([prefold(text) for _, text in compiled.exemplars])
-                good = self._encode([prefold(text) for text in compiled.allowed_exemplars])
-                compiled.vectors = (bad, good)
+                bad_texts = [prefold(text) for _, text in compiled.exemplars]
+                good_texts = [prefold(text) for text in compiled.allowed_exemplars]
+                path = self._meaning_file(bad_texts, good_texts)
+                cached = _load_vectors(path, len(bad_texts), len(good_texts))
+                if cached is None:
+                    cached = (self._encode(bad_texts), self._encode(good_texts))
+                    _save_vectors(path, cached)
+                compiled.vectors = cached
             return compiled.vectors
+
+    def _meaning_file(self, bad: Sequence[str], good: Sequence[str]) -> Path | None:
+        if self._cache_dir is None or not self._embed_model:
+            return None  # no stable model name: vectors of another model must never load
+        digest = hashlib.sha256(self._embed_model.encode("utf-8"))
+        for texts in (bad, good):
+            digest.update(b"\x1e" + "\x1f".join(texts).encode("utf-8", "surrogatepass"))
+        return self._cache_dir / f"meanings-{digest.hexdigest()[:24]}.npz"
 
     def warm_up(self) -> None:
         """Embed the list's meanings now (seconds of encoder time) rather than on first use.

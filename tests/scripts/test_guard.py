@@ -323,3 +323,32 @@ def test_risk_terms_drop_what_ordinary_replies_say_as_often() -> None:
     assert {"规定", "别人", "policy"} <= risky
     assert "您自" not in risky and "no" not in risky  # helpful replies say them 3x as often
     assert terms("這是公司規定", normalize) >= {"规定"}, "Traditional folds like the list"
+
+
+def test_the_meanings_vectors_are_cached_per_list_and_model(tmp_path: Path) -> None:
+    phrase = ForbiddenPhrase(
+        "i refuse to help", "hiding", "explain", allow=("refund rules let us help",),
+        examples=("the rules say no",),
+    )  # fmt: skip
+
+    def guard(calls: list[list[str]], model: str = "topics-v1") -> Guard:
+        embed = _topic_embed(calls)
+        return Guard([phrase], normalize, embed=embed, cache_dir=tmp_path, embed_model=model)
+
+    first: list[list[str]] = []
+    assert not guard(first).check("Rules are rules!").allowed
+    assert any("the rules say no" in batch for batch in first)
+    (cached,) = tmp_path.glob("meanings-*.npz")
+
+    again: list[list[str]] = []
+    assert not guard(again).check("Rules are rules!").allowed
+    assert not any("the rules say no" in batch for batch in again), "read from the cache"
+
+    other: list[list[str]] = []
+    guard(other, model="topics-v2").warm_up()
+    assert any("the rules say no" in batch for batch in other), "another model re-encodes"
+
+    cached.write_bytes(b"not a numpy file")
+    broken: list[list[str]] = []
+    assert not guard(broken).check("Rules are rules!").allowed
+    assert any("the rules say no" in batch for batch in broken), "a corrupt file re-encodes"
