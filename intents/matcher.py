@@ -52,7 +52,7 @@ import numpy.typing as npt
 from rapidfuzz import fuzz, process
 
 from intents.frames import strip_frames
-from intents.head import CHATTER, MIN_EXAMPLES, CoarseHead, head_kind
+from intents.head import HEAD_KINDS, HEAD_TEXTS, MIN_EXAMPLES, CoarseHead, head_kind
 from intents.linear import LinearModel
 from intents.loader import IntentSpec
 from intents.normalize import normalize
@@ -183,11 +183,19 @@ class MatcherConfig:
     # every example), and that kind's blended score reaches head_min_score unless the head
     # is sure (head_sure).  Chosen on validation rows the benchmark never scores (see
     # BENCHMARKS.md) under the held-out floors; head_confidence > 1 turns the head off.
-    head_c: float = 0.03
-    head_confidence: float = 0.5
-    head_min_cosine: float = 0.86
-    head_min_score: float = 22.0
+    head_c: float = 0.001
+    head_confidence: float = 0.35
+    head_min_cosine: float = 0.84
+    head_min_score: float = 10.0
     head_sure: float = 0.9
+    # The head also arbitrates between complaint and praise when the fine matcher chose one
+    # of them: a long review mixes praise and gripes ("房间很大，可惜卫生太差"), and cue
+    # words count both, while the head weighs the whole message.  The other kind wins when
+    # its share of P(complaint) + P(feedback) reaches head_flip (> 1 = never).
+    head_flip: float = 0.55
+    # ... and sends a complaint or praise the scores are not sure of (under `confident`) to
+    # the fallback when the head gives its `other` class (chatter) at least head_veto.
+    head_veto: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -411,8 +419,8 @@ class Matcher:
 
     @property
     def head_texts(self) -> tuple[str, ...]:
-        """Extra texts the coarse-kind head learns from (`intents.head.CHATTER`), if any."""
-        return CHATTER if self._wants_head() else ()
+        """Extra texts the coarse-kind head learns from (`intents.head.HEAD_TEXTS`), if any."""
+        return tuple(text for text, _ in HEAD_TEXTS) if self._wants_head() else ()
 
     def _wants_head(self) -> bool:
         if self.config.head_confidence > 1.0:
@@ -456,7 +464,7 @@ class Matcher:
             rows = [i for i, text in enumerate(self._texts) if text]
             head = CoarseHead.build(
                 np.vstack([examples[rows], vectors[len(self._texts) :]]),
-                [self._kinds[int(self._owners[i])] for i in rows] + ["other"] * len(extra),
+                [self._kinds[int(self._owners[i])] for i in rows] + [k for _, k in HEAD_TEXTS],
                 c=self.config.head_c,
                 cache_dir=head_cache if head_cache is not None else self.config.model_cache,
             )
@@ -564,7 +572,12 @@ class Matcher:
         cfg = self.config
         if self._semantic is None or not scored.text or cfg.semantic_weight <= 0.0:
             return False
-        totals = np.sort(scored.base + scored.bonus)[::-1]
+        raw = scored.base + scored.bonus
+        # A sure complaint or praise still goes to the head (`head_flip`, `head_veto`).
+        judged = min(cfg.head_flip, cfg.head_veto) <= 1.0 and self.has_head
+        if judged and self._kinds[int(np.argmax(raw))] in ("complaint", "feedback"):
+            return True
+        totals = np.sort(raw)[::-1]
         gap = float(totals[0] - totals[1]) if totals.size > 1 else float(totals[0])
         return not (float(totals[0]) >= cfg.cascade_score and gap >= cfg.cascade_gap)
 
@@ -688,12 +701,15 @@ class Matcher:
         complaint keeps complaint-beats-inquiry true for messages whose complaint shows in
         meaning rather than in cue words.
         """
-        if decision.intent is not None and self._kinds[self._index[decision.intent]] != "inquiry":
-            return decision
+        kind_now = self._kinds[self._index[decision.intent]] if decision.intent else None
         semantic = self._semantic
         if semantic is None or semantic.head is None:
             return decision
         query = np.asarray(vector, dtype=np.float32).reshape(-1)
+        if kind_now in ("complaint", "feedback"):
+            return self._head_arbiter(decision, kind_now, totals, semantic.head, query)
+        if kind_now is not None and kind_now != "inquiry":
+            return decision
         if float((semantic.examples @ query).max(initial=-1.0)) < self.config.head_min_cosine:
             return decision  # unlike anything the catalog talks about: leave it to the menu
         probabilities = semantic.head.probabilities(query)
@@ -713,6 +729,38 @@ class Matcher:
             self.ids[chosen],
             float(totals[chosen]),
             decision.intent if decision.intent is not None else decision.runner_up,
+            decision.score,
+            decision.ranking,
+        )
+
+    def _head_arbiter(
+        self,
+        decision: Decision,
+        kind_now: str,
+        totals: FloatArray,
+        head: CoarseHead,
+        query: npt.NDArray[np.float32],
+    ) -> Decision:
+        """Complaint or praise, as the head weighs the whole message (`head_flip`)."""
+        probabilities = head.probabilities(query)
+        cfg = self.config
+        if float(probabilities[-1]) >= cfg.head_veto and decision.score < cfg.confident:
+            return Decision(None, decision.score, decision.intent, decision.score, decision.ranking)
+        if cfg.head_flip > 1.0:
+            return decision
+        pair = float(probabilities[0] + probabilities[1])
+        other = "feedback" if kind_now == "complaint" else "complaint"
+        share = float(probabilities[HEAD_KINDS.index(other)]) / max(pair, 1e-12)
+        if share < cfg.head_flip:
+            return decision
+        rivals = [i for i, k in enumerate(self._kinds) if k == other]
+        if not rivals:
+            return decision
+        chosen = max(rivals, key=lambda i: float(totals[i]))
+        return Decision(
+            self.ids[chosen],
+            float(totals[chosen]),
+            decision.intent,
             decision.score,
             decision.ranking,
         )

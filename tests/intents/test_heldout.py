@@ -88,9 +88,11 @@ def test_colloquial_heldout_shape_and_never_used_as_examples() -> None:
 @pytest.mark.timeout(900)
 def test_colloquial_heldout_floor_with_the_encoder(encoder_engine: IntentEngine) -> None:
     # Issue 13 targets 85% and complaint recall 85%; measured 80.9% and 64% when written
-    # (lexical alone: 78.7% / 64%): the target is missed and this is a regression guard
-    # just below the measurement, not the target.
+    # (lexical alone: 78.7% / 64%), 85.1% and 77.8% (none recall 90.9%) once the coarse
+    # head learned from free-text reviews and arbitrated complaint vs praise (2026-12-02):
+    # accuracy reaches the target, complaint recall does not.  Regression guards just below
+    # the measurement, not the target.
     report = evaluate(encoder_engine.match, read_labelled_csv(COLLOQUIAL))
-    assert report.accuracy >= 0.78, report.confusion
-    assert report.per_class["complaint"]["recall"] >= 0.60, report.confusion
+    assert report.accuracy >= 0.83, report.confusion
+    assert report.per_class["complaint"]["recall"] >= 0.72, report.confusion
     assert report.none_recall is not None and report.none_recall >= 0.85
