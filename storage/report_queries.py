@@ -1,4 +1,4 @@
-"""Aggregate queries for manager reports: counts grouped in SQL, ticket timings streamed.
+"""Aggregate queries for manager reports: counts grouped in SQL, ticket timings as plain rows.
 
 Every method takes a half-open period ``[since, until)`` (aware datetimes) and an optional
 tier (the customer's effective tier: the manual override, else the computed one) and returns
