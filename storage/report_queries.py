@@ -236,17 +236,18 @@ class ReportQueries:
 
     async def inbound_by_intent(
         self, since: datetime, until: datetime, tier: str | None
-    ) -> list[tuple[str | None, bool, int]]:
-        """``(intent, classified, messages)``: classified = the matcher ran (a score was
-        recorded), whether or not it found an intent."""
-        classified = _MESSAGES.c.score.is_not(None)
+    ) -> list[tuple[str | None, int, int]]:
+        """``(intent, messages, of them classified)``: classified = the matcher ran (a score
+        was recorded), whether or not it found an intent."""
+        # One grouping key, the classified ones counted beside: SQLite sorts every message
+        # of the period for a GROUP BY, and a shorter key sorts faster.
         stmt = (
-            select(_MESSAGES.c.intent, classified, func.count())
+            select(_MESSAGES.c.intent, func.count(), func.count(_MESSAGES.c.score))
             .select_from(self._messages(tier))
             .where(*self._inbound(since, until), *self._tier_filter(tier))
-            .group_by(_MESSAGES.c.intent, classified)
+            .group_by(_MESSAGES.c.intent)
         )
-        return [(r[0], bool(r[1]), int(r[2])) for r in await self._rows(stmt)]
+        return [(r[0], int(r[1]), int(r[2])) for r in await self._rows(stmt)]
 
     async def writers_by_tier(
         self, since: datetime, until: datetime, tier: str | None

@@ -254,12 +254,11 @@ async def _volume(
     writers = await queries.writers_by_tier(period.since, period.until, inp.tier)
     mix = dict.fromkeys(INTENT_BUCKETS, 0)
     classified = 0
-    for intent, was_classified, count in rows:
-        if was_classified:
-            classified += count
-            mix[intent_bucket(intent, inp.intent_kinds)] += count
+    for intent, _count, scored in rows:
+        classified += scored
+        mix[intent_bucket(intent, inp.intent_kinds)] += scored
     return {
-        "messages_in": sum(count for _, _, count in rows),
+        "messages_in": sum(count for _, count, _ in rows),
         "customers": sum(writers.values()),
         "classified": classified,
         "intents": mix,
