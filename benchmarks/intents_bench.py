@@ -55,9 +55,10 @@ VARIANTS = (
 # Extra 10-shot rows (never replacing the plain ones): the intent names as one more example.
 _NAMED = "10-shot + intent names as examples (extra row)"
 # CLINC150 rejection threshold: the best validation in-scope accuracy among thresholds that
-# keep validation out-of-scope recall >= this (10 points above the 60% target, because
-# oos_val has only 100 rows).  Chosen on val only; test is scored once.
-OOS_RECALL_FLOOR = 0.70
+# keep validation out-of-scope recall >= this: 10 points above issue 13's 70% target (it was
+# 10 above the earlier 60%), because oos_val has only 100 rows and its recall varies by
+# several points from test's.  Chosen on val only; test is scored once.
+OOS_RECALL_FLOOR = 0.80
 
 
 @dataclass

@@ -1,0 +1,171 @@
+"""A per-intent head: logistic regression over the sentence encoder's example vectors.
+
+Why it exists beside the encoder's nearest-example and centroid cosines (`matcher`): with
+ten examples per intent, cosine to an example weighs every direction of the embedding
+alike, so two near-synonym intents ("card arrival" / "card delivery estimate") sit at the
+same distance from most messages.  A linear classifier over the same vectors learns, per
+intent, the directions that *separate* it from the others - the same reason the LinearSVC
+sits beside the lexical kNN (`intents.linear`).
+
+Design choices (Banking77 / CLINC150 10-shot validation, see BENCHMARKS.md):
+
+* Features are the unit vectors standardised per dimension with the catalog's mean and
+  spread (e5 vectors share a large common component; as in `intents.head`).
+* scikit-learn's `LogisticRegression` (lbfgs, multinomial, balanced class weights).
+* Only the weights are kept (intents x dims, float32): a query is one small matrix
+  product, no scikit-learn call.  Weights are cached on disk keyed by a hash of the
+  vectors and the owners, so a restart or an unchanged reload does not retrain.
+* Catalogs with very many intents (FAQ sets, one or two paraphrases per answer) get no
+  head, like the LinearSVC: nothing to generalise from.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["IntentHead"]
+
+Float32Array = npt.NDArray[np.float32]
+FloatArray = npt.NDArray[np.float64]
+
+# Bump when the features or the training change: cached weights must not be reused.
+_VERSION = "intent-head-v1"
+_MAX_ITER = 300
+
+
+class IntentHead:
+    """Multinomial logistic regression over standardised example vectors, per intent."""
+
+    def __init__(
+        self, mean: Float32Array, scale: Float32Array, weights: Float32Array, bias: Float32Array
+    ) -> None:
+        self.mean = mean
+        self.scale = scale
+        self.weights = weights  # intents x dims
+        self.bias = bias
+
+    @classmethod
+    def build(
+        cls,
+        vectors: Float32Array,
+        owners: Sequence[int],
+        n_intents: int,
+        *,
+        c: float,
+        cache_dir: Path | None = None,
+    ) -> IntentHead | None:
+        """Train (or load from `cache_dir`) a head; None when fewer than two intents have rows.
+
+        `owners[i]` is the intent of vector row i; rows with a zero vector (empty examples)
+        are left out.
+        """
+        labels = np.asarray(owners, dtype=np.int64)
+        if vectors.ndim != 2 or vectors.shape[0] != labels.size:
+            return None
+        keep = np.flatnonzero(np.abs(vectors).sum(axis=1) > 0.0)
+        vectors, labels = vectors[keep], labels[keep]
+        if np.unique(labels).size < 2:
+            return None
+        key = _cache_key(vectors, labels, n_intents, c)
+        path = cache_dir / f"intent-head-{key}.npz" if cache_dir is not None else None
+        if path is not None:
+            loaded = cls._load(path, vectors.shape[1], n_intents)
+            if loaded is not None:
+                return loaded
+        head = cls._train(vectors, labels, n_intents, c)
+        if path is not None:
+            head._save(path)
+        return head
+
+    @classmethod
+    def _train(
+        cls, vectors: Float32Array, labels: npt.NDArray[np.int64], n_intents: int, c: float
+    ) -> IntentHead:
+        # Imported here: scikit-learn costs ~0.3 s to import, paid only when training.
+        from sklearn.exceptions import ConvergenceWarning
+        from sklearn.linear_model import LogisticRegression
+        from threadpoolctl import threadpool_limits
+
+        x = np.asarray(vectors, dtype=np.float64)
+        mean = x.mean(axis=0)
+        scale = x.std(axis=0) + 1e-6
+        model = LogisticRegression(C=c, max_iter=_MAX_ITER, class_weight="balanced")
+        # One BLAS thread: the products are small and the machine is shared (see head.py).
+        with threadpool_limits(limits=1), warnings.catch_warnings():
+            # Ranking needs no exact optimum; a few hundred lbfgs steps are plenty.
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            model.fit((x - mean) / scale, labels)
+        dims = vectors.shape[1]
+        weights = np.zeros((n_intents, dims), dtype=np.float64)
+        # An intent without examples never wins: zero weights and a very negative bias.
+        bias = np.full(n_intents, -1e4, dtype=np.float64)
+        fitted = [int(k) for k in model.classes_]
+        coef = np.asarray(model.coef_, dtype=np.float64)
+        intercept = np.asarray(model.intercept_, dtype=np.float64)
+        if len(fitted) == 2:
+            # Binary lbfgs keeps one hyperplane for the second class.
+            coef = np.vstack([-coef[0] / 2, coef[0] / 2])
+            intercept = np.asarray([-intercept[0] / 2, intercept[0] / 2])
+        for row, intent in enumerate(fitted):
+            weights[intent] = coef[row]
+            bias[intent] = intercept[row]
+        return cls(
+            mean.astype(np.float32),
+            scale.astype(np.float32),
+            np.ascontiguousarray(weights, dtype=np.float32),
+            bias.astype(np.float32),
+        )
+
+    def probabilities(self, vector: Float32Array) -> FloatArray:
+        """P(intent) for one message's unit vector, in catalog order."""
+        x = (np.asarray(vector, dtype=np.float32).reshape(-1) - self.mean) / self.scale
+        logits = (self.weights @ x + self.bias).astype(np.float64)
+        logits -= logits.max()
+        exp = np.exp(logits)
+        out: FloatArray = exp / exp.sum()
+        return out
+
+    @classmethod
+    def _load(cls, path: Path, dims: int, n_intents: int) -> IntentHead | None:
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                parts = [np.asarray(data[n], dtype=np.float32) for n in ("mean", "scale", "w", "b")]
+        except (OSError, KeyError, ValueError):
+            return None  # missing or corrupt: retrain (and rewrite it)
+        mean, scale, weights, bias = parts
+        if mean.shape != (dims,) or scale.shape != (dims,):
+            return None
+        if weights.shape != (n_intents, dims) or bias.shape != (n_intents,):
+            return None
+        return cls(mean, scale, np.ascontiguousarray(weights), bias)
+
+    def _save(self, path: Path) -> None:
+        tmp: str | None = None
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # Write then rename: a concurrent reader never sees half a file.
+            fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+            with os.fdopen(fd, "wb") as handle:
+                np.savez(handle, mean=self.mean, scale=self.scale, w=self.weights, b=self.bias)
+            os.replace(tmp, path)
+        except OSError:
+            # A cache is an optimisation: an unwritable folder only costs retraining.
+            if tmp is not None:
+                Path(tmp).unlink(missing_ok=True)
+
+
+def _cache_key(
+    vectors: Float32Array, labels: npt.NDArray[np.int64], n_intents: int, c: float
+) -> str:
+    digest = hashlib.sha256(f"{_VERSION}\0{c!r}\0{n_intents}\0{vectors.shape}".encode())
+    digest.update(np.ascontiguousarray(vectors, dtype=np.float32).tobytes())
+    digest.update(labels.tobytes())
+    return digest.hexdigest()[:32]
