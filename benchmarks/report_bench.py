@@ -186,7 +186,8 @@ def render_markdown(rows: list[BenchRow], intro: str) -> str:
         intro,
         "",
         f"Load average {load:.1f} on {os.cpu_count()} cores when the runs ended: wall time "
-        "stretches with other work on the machine, CPU time (user + system) does not.",
+        "stretches with other work on the machine, CPU time (user + system) much less (on a "
+        "busy machine shared caches still inflate it: compare rows measured side by side).",
         "",
         "| run | tickets in period | wall time (s) | CPU time (s) | peak RSS (MB) | target |",
         "|---|---:|---:|---:|---:|---|",
