@@ -274,6 +274,16 @@ CHATTER: tuple[str, ...] = (
     "i should really go to bed",
     "we won the quiz at the pub tonight",
     "cant believe how fast this year went",
+    "watching the game with my dad tonight",
+    "just adopted a puppy",
+    "what is everyone reading this week",
+    "my plants are finally growing",
+    "road trip playlist suggestions please",
+    "this weather makes me want to stay in bed",
+    "my brother just got engaged",
+    "made it to the gym three days in a row",
+    "is it too early for christmas music",
+    "who is watching the finale tonight",
 )
 
 
