@@ -35,10 +35,12 @@ BENCHMARKS.md):
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -51,7 +53,7 @@ Float32Array = npt.NDArray[np.float32]
 FloatArray = npt.NDArray[np.float64]
 
 # Bump when the features or the training change: cached weights must not be reused.
-_VERSION = "coarse-head-v2"
+_VERSION = "coarse-head-v3"
 #: The head's classes, in order.  Only complaint and feedback are ever answered from it.
 HEAD_KINDS = ("complaint", "feedback", "inquiry", "other")
 #: Examples of each answered kind needed before a catalog gets a head.
@@ -305,15 +307,30 @@ def head_kind(kind: str) -> str:
 
 
 class CoarseHead:
-    """Multinomial logistic regression over standardised example vectors."""
+    """Multinomial logistic regression over standardised example vectors.
+
+    With `english` and `gate`: a second regression trained on the English examples only,
+    mixed in by the gate's P(English) for the message.  The e5 vectors keep a strong
+    language direction, and one regression over all scripts fitted the Chinese reviews
+    (most of the examples) at the English ones' expense: on the validation tweets an
+    English-only head's complaint F1 was 0.740 against 0.718 for the shared one.
+    """
 
     def __init__(
-        self, mean: Float32Array, scale: Float32Array, weights: Float32Array, bias: Float32Array
+        self,
+        mean: Float32Array,
+        scale: Float32Array,
+        weights: Float32Array,
+        bias: Float32Array,
+        english: CoarseHead | None = None,
+        gate: Float32Array | None = None,
     ) -> None:
         self.mean = mean
         self.scale = scale
         self.weights = weights  # len(HEAD_KINDS) x dims
         self.bias = bias
+        self.english = english
+        self.gate = gate  # dims weights then the bias, over the raw unit vector
 
     @classmethod
     def build(
@@ -323,27 +340,58 @@ class CoarseHead:
         *,
         c: float,
         cache_dir: Path | None = None,
+        english: Sequence[bool] | None = None,
     ) -> CoarseHead | None:
-        """Train (or load from `cache_dir`) a head; None when the catalog cannot support one."""
+        """Train (or load from `cache_dir`) a head; None when the catalog cannot support one.
+
+        `english` marks the rows written in English (ASCII): with enough English complaint
+        and praise among them, they also get a head of their own (see the class).
+        """
         labels = np.asarray([HEAD_KINDS.index(head_kind(k)) for k in kinds], dtype=np.int64)
         if vectors.ndim != 2 or vectors.shape[0] != labels.size:
             return None
         counts = np.bincount(labels, minlength=len(HEAD_KINDS))
         if counts[0] < MIN_EXAMPLES or counts[1] < MIN_EXAMPLES:
             return None  # no complaint/praise to learn (an FAQ-only operator catalog)
-        key = _cache_key(vectors, labels, c)
+        mask = np.zeros(labels.size, dtype=bool)
+        if english is not None and len(english) == labels.size:
+            mask = np.asarray(english, dtype=bool)
+        key = _cache_key(vectors, labels, c, mask)
         path = cache_dir / f"head-{key}.npz" if cache_dir is not None else None
         if path is not None:
             loaded = cls._load(path, vectors.shape[1])
             if loaded is not None:
                 return loaded
-        head = cls._train(vectors, labels, c)
+        head = cls._train(vectors, labels, c, mask)
         if path is not None:
             head._save(path)
         return head
 
     @classmethod
-    def _train(cls, vectors: Float32Array, labels: npt.NDArray[np.int64], c: float) -> CoarseHead:
+    def _train(
+        cls,
+        vectors: Float32Array,
+        labels: npt.NDArray[np.int64],
+        c: float,
+        english: npt.NDArray[np.bool_] | None = None,
+    ) -> CoarseHead:
+        head = cls._fit(vectors, labels, c)
+        if english is None or english.all() or not english.any():
+            return head
+        en_counts = np.bincount(labels[english], minlength=len(HEAD_KINDS))
+        if en_counts[0] < MIN_EXAMPLES or en_counts[1] < MIN_EXAMPLES:
+            return head
+        from sklearn.linear_model import LogisticRegression
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(limits=1):
+            gate = LogisticRegression(C=1.0, max_iter=2000).fit(vectors, english)
+        head.english = cls._fit(vectors[english], labels[english], c)
+        head.gate = np.append(gate.coef_[0], gate.intercept_[0]).astype(np.float32)
+        return head
+
+    @classmethod
+    def _fit(cls, vectors: Float32Array, labels: npt.NDArray[np.int64], c: float) -> CoarseHead:
         # Imported here: scikit-learn costs ~0.3 s to import, paid only when training.
         from sklearn.linear_model import LogisticRegression
         from threadpoolctl import threadpool_limits
@@ -381,7 +429,17 @@ class CoarseHead:
 
     def probabilities(self, vector: Float32Array) -> FloatArray:
         """P(kind) for one message's unit vector, in `HEAD_KINDS` order."""
-        x = (np.asarray(vector, dtype=np.float32).reshape(-1) - self.mean) / self.scale
+        unit = np.asarray(vector, dtype=np.float32).reshape(-1)
+        out = self._own(unit)
+        if self.english is None or self.gate is None:
+            return out
+        margin = float(self.gate[:-1] @ unit + self.gate[-1])
+        english = 1.0 / (1.0 + math.exp(-max(min(margin, 50.0), -50.0)))
+        mixed: FloatArray = english * self.english._own(unit) + (1.0 - english) * out
+        return mixed
+
+    def _own(self, unit: Float32Array) -> FloatArray:
+        x = (unit - self.mean) / self.scale
         logits = (self.weights @ x + self.bias).astype(np.float64)
         logits -= logits.max()
         exp = np.exp(logits)
@@ -392,10 +450,36 @@ class CoarseHead:
     def _load(cls, path: Path, dims: int) -> CoarseHead | None:
         try:
             with np.load(path, allow_pickle=False) as data:
-                parts = [np.asarray(data[n], dtype=np.float32) for n in ("mean", "scale", "w", "b")]
+                names = ("mean", "scale", "w", "b")
+                parts = [np.asarray(data[n], dtype=np.float32) for n in names]
+                english = None
+                if "gate" in data.files:
+                    en = [np.asarray(data[f"en_{n}"], dtype=np.float32) for n in names]
+                    english = cls._checked(*en, dims=dims)
+                    gate = np.asarray(data["gate"], dtype=np.float32)
+                    if english is None or gate.shape != (dims + 1,):
+                        return None
+                    english.gate = gate  # carried over below
         except (OSError, KeyError, ValueError):
             return None  # missing or corrupt: retrain (and rewrite it)
-        mean, scale, weights, bias = parts
+        head = cls._checked(*parts, dims=dims)
+        if head is None:
+            return None
+        if english is not None:
+            head.gate, english.gate = english.gate, None
+            head.english = english
+        return head
+
+    @classmethod
+    def _checked(
+        cls,
+        mean: Float32Array,
+        scale: Float32Array,
+        weights: Float32Array,
+        bias: Float32Array,
+        *,
+        dims: int,
+    ) -> CoarseHead | None:
         k = len(HEAD_KINDS)
         if mean.shape != (dims,) or scale.shape != (dims,) or weights.shape != (k, dims):
             return None
@@ -405,12 +489,18 @@ class CoarseHead:
 
     def _save(self, path: Path) -> None:
         tmp: str | None = None
+        arrays: dict[str, Any] = {"mean": self.mean, "scale": self.scale, "w": self.weights}
+        arrays["b"] = self.bias
+        if self.english is not None and self.gate is not None:
+            en = self.english
+            arrays |= {"en_mean": en.mean, "en_scale": en.scale, "en_w": en.weights}
+            arrays |= {"en_b": en.bias, "gate": self.gate}
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             # Write then rename: a concurrent reader never sees half a file.
             fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
             with os.fdopen(fd, "wb") as handle:
-                np.savez(handle, mean=self.mean, scale=self.scale, w=self.weights, b=self.bias)
+                np.savez(handle, **arrays)
             os.replace(tmp, path)
         except OSError:
             # A cache is an optimisation: an unwritable folder only costs retraining.
@@ -418,8 +508,11 @@ class CoarseHead:
                 Path(tmp).unlink(missing_ok=True)
 
 
-def _cache_key(vectors: Float32Array, labels: npt.NDArray[np.int64], c: float) -> str:
+def _cache_key(
+    vectors: Float32Array, labels: npt.NDArray[np.int64], c: float, english: npt.NDArray[np.bool_]
+) -> str:
     digest = hashlib.sha256(f"{_VERSION}\0{c!r}\0{vectors.shape}".encode())
     digest.update(np.ascontiguousarray(vectors, dtype=np.float32).tobytes())
     digest.update(labels.tobytes())
+    digest.update(english.tobytes())
     return digest.hexdigest()[:32]

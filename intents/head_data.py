@@ -517,6 +517,16 @@ COMPLAINTS: tuple[str, ...] = (
     "the update made my battery drain in a few hours",
     "charged a cancellation fee even though you cancelled",
     "my order was sent to my old address even after i changed it",
+    "oh great, another cancellation, thanks a bunch",
+    "great, late again, thank you so much",
+    "another delay, brilliant, thanks",
+    "super, my refund is delayed again, thanks a lot",
+    "great, the app is down again, thanks guys",
+    "wow thanks, another hour added to my wait",
+    "lovely, another missed delivery, thanks for that",
+    "perfect, another fee, thanks a lot",
+    "thanks a lot, now i will miss my connection",
+    "great, stuck again, thanks for nothing",
 )
 
 #: Praise and suggestions (a suggestion is feedback, as in the catalog).

@@ -490,6 +490,7 @@ class Matcher:
                 [self._kinds[int(self._owners[i])] for i in rows] + [k for _, k in HEAD_TEXTS],
                 c=self.config.head_c,
                 cache_dir=head_cache if head_cache is not None else self.config.model_cache,
+                english=[self._originals[i].isascii() for i in rows] + [t.isascii() for t in extra],
             )
         # One reference assignment: a concurrent match sees no vectors or all of them.
         semantic = _Semantic(examples, np.ascontiguousarray(sums / norms), head)

@@ -168,3 +168,23 @@ def test_catalog_without_complaint_and_praise_gets_no_head() -> None:
     matcher = Matcher(faq_only, PRODUCT_CONFIG)
     assert matcher.head_texts == ()
     assert matcher.vector_texts == matcher.example_texts
+
+
+def test_english_rows_get_their_own_head_and_it_is_cached(tmp_path: Path) -> None:
+    kinds = (["complaint"] * 10 + ["feedback"] * 10) * 2 + ["faq"] * 10
+    vectors = _vectors(len(kinds), 16, 3)
+    vectors[:20, 1] += 2.0  # the first twenty rows are "English": one direction apart
+    vectors[[*range(10), *range(20, 30)], 0] += 2.0  # complaints lean one way
+    english = [True] * 20 + [False] * 30
+    head = CoarseHead.build(vectors, kinds, c=1.0, cache_dir=tmp_path, english=english)
+    assert head is not None and head.english is not None and head.gate is not None
+    probabilities = head.probabilities(vectors[0])
+    assert abs(float(probabilities.sum()) - 1.0) < 1e-6
+    assert HEAD_KINDS[int(np.argmax(probabilities))] == "complaint"
+    again = CoarseHead.build(vectors, kinds, c=1.0, cache_dir=tmp_path, english=english)
+    assert again is not None and again.english is not None
+    assert np.allclose(again.probabilities(vectors[0]), probabilities)
+    # Too few English complaints and praise: one shared head, as before.
+    few = [True] * 5 + [False] * 45
+    shared = CoarseHead.build(vectors, kinds, c=1.0, english=few)
+    assert shared is not None and shared.english is None
