@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -352,3 +354,24 @@ def test_the_meanings_vectors_are_cached_per_list_and_model(tmp_path: Path) -> N
     broken: list[list[str]] = []
     assert not guard(broken).check("Rules are rules!").allowed
     assert any("the rules say no" in batch for batch in broken), "a corrupt file re-encodes"
+
+
+def test_the_pinyin_table_is_pypinyins_without_its_phrase_dictionary() -> None:
+    from pypinyin.pinyin_dict import pinyin_dict
+
+    from scripts._fold import _pinyin_table
+
+    assert _pinyin_table() == pinyin_dict
+    # a homophone hit in a fresh process, and the package (400,000 phrases) never loaded
+    probe = (
+        "import sys; from pathlib import Path; from intents import normalize; "
+        "from scripts import Guard; "
+        "g = Guard.from_file(Path('scripts/forbidden.tsv'), normalize); "
+        "assert not g.check('我不知到').allowed; "
+        "assert 'pypinyin' not in sys.modules, 'pypinyin was imported'"
+    )
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=root, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
