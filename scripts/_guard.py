@@ -25,6 +25,7 @@ Two layers, the second optional:
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import itertools
 import os
@@ -245,16 +246,22 @@ class _Compiled:
         self.allowed_exemplars: list[str] = sorted(
             {text for entry in self.entries for text in entry.source.allow if len(text) >= 4}
         )
-        # the semantic layer's gate (scripts._gate): clauses without one of these terms
-        # cannot be a paraphrase of the list and are not sent to the encoder
-        ordinary = (*bundled_reply_texts(), *self.allowed_exemplars)
-        self.risk_terms = risk_terms(
-            (text for _, text in self.exemplars),
-            (clause for text in ordinary for clause in split_clauses(text)),
-            normalize,
-        )
+        self._normalize = normalize
         self.vectors: tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]] | None = None
         self.vectors_lock = threading.Lock()  # one embedding pass, however many callers
+
+    @functools.cached_property
+    def risk_terms(self) -> frozenset[str]:
+        """The semantic layer's gate (scripts._gate): a clause without one of these terms
+        cannot be a paraphrase of the list and is not sent to the encoder.  Worked out on
+        first use: a lexical-only guard (and the one-entry lists `_clause_of` builds for
+        every hit) never needs it."""
+        ordinary = (*bundled_reply_texts(), *self.allowed_exemplars)
+        return risk_terms(
+            (text for _, text in self.exemplars),
+            (clause for text in ordinary for clause in split_clauses(text)),
+            self._normalize,
+        )
 
 
 def _compile(

@@ -375,3 +375,11 @@ def test_the_pinyin_table_is_pypinyins_without_its_phrase_dictionary() -> None:
         [sys.executable, "-c", probe], cwd=root, capture_output=True, text=True, timeout=120
     )
     assert done.returncode == 0, done.stderr
+
+
+def test_lexical_checks_never_work_out_the_encoder_gate(guard: Guard) -> None:
+    # the gate reads the whole bundled library: a lexical check (and the one-entry list
+    # `_clause_of` builds for each hit) must not pay for it - it once made checks 20x slower
+    assert not guard.check("这是公司的规定，我也没办法").allowed
+    assert guard.check("非常抱歉，我们马上为您处理").allowed
+    assert "risk_terms" not in vars(guard._compiled)
