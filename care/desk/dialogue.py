@@ -29,6 +29,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any, Literal
 
 from intents import normalize, squash
@@ -140,13 +141,17 @@ _HAS_BYE = re.compile(_alternation(_BYE))
 
 def _contains(words: tuple[str, ...], normalized: str) -> bool:
     """Chinese phrases anywhere; English words only as whole words."""
-    for word in words:
-        if word.isascii():
-            if re.search(rf"(?<![a-z]){re.escape(word)}(?![a-z])", normalized):
-                return True
-        elif word in normalized:
-            return True
-    return False
+    return _finder(words).search(normalized) is not None
+
+
+@cache
+def _finder(words: tuple[str, ...]) -> re.Pattern[str]:
+    """One pattern per word list (they are module constants): a search per message instead
+    of one per word."""
+    latin = "|".join(re.escape(w) for w in words if w.isascii())
+    other = "|".join(re.escape(w) for w in words if not w.isascii())
+    parts = ([rf"(?<![a-z])(?:{latin})(?![a-z])"] if latin else []) + ([other] if other else [])
+    return re.compile("|".join(parts) or "(?!)")
 
 
 def _short(normalized: str) -> bool:
