@@ -36,14 +36,24 @@ class FloodMiddleware(BaseMiddleware):
             return await handler(event, data)
         services: Services = data["services"]
         repos: Repos = data["repos"]
-        # Start the update's transaction before judging (no extra statement: the handler
-        # would begin it anyway). On SQLite that takes the write lock, so one customer's
-        # concurrent updates are judged in the order they then run and commit - the notice
-        # follows the replies to the messages before it.
-        await repos.session.connection()
-        verdict = await services.staff.flood_verdict(event.from_user.id)
-        if verdict == "pass":
-            return await handler(event, data)
+        conversation = services.conversation
+        # The text's match (the sentence encoder in its thread) starts before the write lock
+        # is taken: while this update waits for it, the encoder already works. Handed to the
+        # customer handler; dropped if the update is flooded or another handler takes it.
+        matching = conversation.start_match(inbound_from_message(event))
+        data["matching"] = matching
+        try:
+            # Start the update's transaction before judging (no extra statement: the handler
+            # would begin it anyway). On SQLite that takes the write lock, so one customer's
+            # concurrent updates are judged in the order they then run and commit - the
+            # notice follows the replies to the messages before it.
+            await repos.session.connection()
+            verdict = await services.staff.flood_verdict(event.from_user.id)
+            if verdict == "pass":
+                return await handler(event, data)
+        finally:
+            if matching is not None:
+                conversation.drop_match(matching)
         turn = await services.conversation.flooded(
             repos, inbound_from_message(event), notify=verdict == "notify"
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 
 from aiogram import Bot, F, Router
@@ -16,6 +17,7 @@ from bot.staff.gateway import StaffGateway
 from care.desk.dialogue import DIALOGUE, Dialogue
 from care.runtime.services import Services
 from care.uow import Repos
+from intents import Match
 
 __all__ = ["create_router"]
 
@@ -65,6 +67,7 @@ async def on_message(
     state: FSMContext,
     staff_gateway: StaffGateway,
     after_commit: list[Callable[[], None]],
+    matching: asyncio.Task[Match] | None = None,
 ) -> None:
     """Text and media alike: the care layer decides (media get a polite reply).
 
@@ -78,6 +81,7 @@ async def on_message(
         inbound_from_message(message),
         expecting=expecting,
         dialogue=Dialogue.from_data(data.get(DIALOGUE)),
+        matching=matching,  # started by the flood middleware, before the write lock
     )
     remembered = turn.dialogue.to_data() if turn.dialogue is not None else data.get(DIALOGUE)
     if turn.expecting != expecting or remembered != data.get(DIALOGUE):

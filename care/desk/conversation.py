@@ -123,6 +123,7 @@ class Conversation:
         *,
         expecting: str | None = None,
         dialogue: Dialogue | None = None,
+        matching: asyncio.Task[Match] | None = None,
     ) -> Turn:
         """Any customer message: text is matched, media gets a polite reply.
 
@@ -131,14 +132,15 @@ class Conversation:
         everything the customer sends is recorded on it (and relayed to its staff topic).
 
         `dialogue` is what the bot remembers of this customer (FSM storage); the turn carries
-        the updated state back (`turn.dialogue`) for the edge to store.
+        the updated state back (`turn.dialogue`) for the edge to store. `matching` is this
+        message's match if the edge started it already (`start_match`).
 
         Database round trips are counted (a test pins them): one customer upsert, one
         open-ticket lookup shared by every step below, and the inbound log row is only
         queued - it is written with the replies' rows when the update commits.
         """
         dialogue = dialogue if dialogue is not None else Dialogue()
-        turn = await self._message(repos, inbound, expecting, dialogue)
+        turn = await self._message(repos, inbound, expecting, dialogue, matching)
         now = self.clock()
         turn.dialogue = dialogue
         dialogue.follow(turn.ticket.number if turn.ticket is not None else dialogue.ticket)
@@ -163,22 +165,30 @@ class Conversation:
         return turn
 
     async def _message(
-        self, repos: Repos, inbound: Inbound, expecting: str | None, dialogue: Dialogue
+        self,
+        repos: Repos,
+        inbound: Inbound,
+        expecting: str | None,
+        dialogue: Dialogue,
+        matching: asyncio.Task[Match] | None,
     ) -> Turn:
         # The match depends on the text alone, so it starts before the database reads: the
         # sentence encoder (when the cascade wants it) runs in its thread while the customer
         # and the open ticket are read. Where the text is not answered (banned, held) the
         # match is dropped.
-        matching = self._start_match(inbound)
+        if matching is None:
+            matching = self.start_match(inbound)
         try:
             return await self._reply_to(repos, inbound, expecting, dialogue, matching)
         finally:
             if matching is not None:
-                _drop(matching)
+                self.drop_match(matching)
 
-    def _start_match(self, inbound: Inbound) -> asyncio.Task[Match] | None:
-        """The match of a text `_reply_to` answers by intent (None for media, commands,
-        over-long text and text without words)."""
+    def start_match(self, inbound: Inbound) -> asyncio.Task[Match] | None:
+        """Start matching a message's text in the background (the encoder, when wanted, in
+        its thread); None for what `message` does not match by intent: media, commands,
+        over-long text and text without words. Pass the task to `message`, or `drop_match`
+        it."""
         text = inbound.text
         if (
             text is None
@@ -683,6 +693,15 @@ class Conversation:
             return found  # "谢谢" is never a suggestion to pass to the team
         return found if dialogue.in_context(self.clock()) else None
 
+    @staticmethod
+    def drop_match(task: asyncio.Task[Match]) -> None:
+        """Cancel a match nobody awaits (or mark its outcome seen, so asyncio does not log
+        it); harmless on one already awaited."""
+        if not task.done():
+            task.cancel()
+        elif not task.cancelled():
+            task.exception()
+
     def _menu_button(self, customer: Customer, choice: str) -> Button:
         return Button(self._say(customer, f"menu.button.{choice}").rendered.plain, f"menu:{choice}")
 
@@ -698,14 +717,6 @@ def _asks(script_id: str, plain: str) -> str | None:
     if any(words in plain for words in _ORDER_NUMBER_ASKED):
         return "order_number"
     return None
-
-
-def _drop(task: asyncio.Task[Match]) -> None:
-    """Cancel a match nobody awaits (or mark its outcome seen, so asyncio does not log it)."""
-    if not task.done():
-        task.cancel()
-    elif not task.cancelled():
-        task.exception()
 
 
 def _id(row: Customer) -> int:
