@@ -308,6 +308,7 @@ def test_only_clauses_sharing_a_word_with_the_meanings_reach_the_encoder() -> No
     )
     guard = Guard([phrase], normalize, embed=_topic_embed(calls), threshold=0.9, margin=0.05)
     guard.warm_up()
+    assert "risk_terms" in vars(guard._compiled), "warm_up works out the gate too"
     calls.clear()
     verdict = guard.check("Thanks for waiting, your parcel left today. Rules are rules!")
     assert not verdict.allowed and verdict.clause == "Rules are rules!"
