@@ -46,6 +46,7 @@ import numpy as np
 import numpy.typing as npt
 
 from intents.head_data import COMPLAINTS, PRAISE, QUESTIONS
+from intents.logistic import fit_standardised
 
 __all__ = ["CHATTER", "HEAD_KINDS", "HEAD_TEXTS", "CoarseHead", "head_kind"]
 
@@ -392,40 +393,7 @@ class CoarseHead:
 
     @classmethod
     def _fit(cls, vectors: Float32Array, labels: npt.NDArray[np.int64], c: float) -> CoarseHead:
-        # Imported here: scikit-learn costs ~0.3 s to import, paid only when training.
-        from sklearn.linear_model import LogisticRegression
-        from threadpoolctl import threadpool_limits
-
-        x = np.asarray(vectors, dtype=np.float64)
-        mean = x.mean(axis=0)
-        scale = x.std(axis=0) + 1e-6
-        present = np.flatnonzero(np.bincount(labels, minlength=len(HEAD_KINDS)))
-        model = LogisticRegression(C=c, max_iter=2000, class_weight="balanced")
-        # One BLAS thread: the products are small, and on a busy machine a thread pool
-        # spinning against the other processes made training 30x slower (0.07 s -> 2 s).
-        with threadpool_limits(limits=1):
-            model.fit((x - mean) / scale, labels)
-        dims = vectors.shape[1]
-        weights = np.zeros((len(HEAD_KINDS), dims), dtype=np.float64)
-        # A kind without examples never wins: zero weights and a very negative bias.
-        bias = np.full(len(HEAD_KINDS), -1e4, dtype=np.float64)
-        fitted = [int(k) for k in model.classes_]
-        assert sorted(fitted) == present.tolist()
-        coef = np.asarray(model.coef_, dtype=np.float64)
-        intercept = np.asarray(model.intercept_, dtype=np.float64)
-        if len(fitted) == 2:
-            # Binary lbfgs keeps one hyperplane for the second class.
-            coef = np.vstack([-coef[0] / 2, coef[0] / 2])
-            intercept = np.asarray([-intercept[0] / 2, intercept[0] / 2])
-        for row, kind in enumerate(fitted):
-            weights[kind] = coef[row]
-            bias[kind] = intercept[row]
-        return cls(
-            mean.astype(np.float32),
-            scale.astype(np.float32),
-            np.ascontiguousarray(weights, dtype=np.float32),
-            bias.astype(np.float32),
-        )
+        return cls(*fit_standardised(vectors, labels, len(HEAD_KINDS), c, max_iter=2000))
 
     def probabilities(self, vector: Float32Array) -> FloatArray:
         """P(kind) for one message's unit vector, in `HEAD_KINDS` order."""

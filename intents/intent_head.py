@@ -24,12 +24,13 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
+
+from intents.logistic import fit_standardised
 
 __all__ = ["IntentHead"]
 
@@ -89,40 +90,11 @@ class IntentHead:
     def _train(
         cls, vectors: Float32Array, labels: npt.NDArray[np.int64], n_intents: int, c: float
     ) -> IntentHead:
-        # Imported here: scikit-learn costs ~0.3 s to import, paid only when training.
-        from sklearn.exceptions import ConvergenceWarning
-        from sklearn.linear_model import LogisticRegression
-        from threadpoolctl import threadpool_limits
-
-        x = np.asarray(vectors, dtype=np.float64)
-        mean = x.mean(axis=0)
-        scale = x.std(axis=0) + 1e-6
-        model = LogisticRegression(C=c, max_iter=_MAX_ITER, class_weight="balanced")
-        # One BLAS thread: the products are small and the machine is shared (see head.py).
-        with threadpool_limits(limits=1), warnings.catch_warnings():
-            # Ranking needs no exact optimum; a few hundred lbfgs steps are plenty.
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            model.fit((x - mean) / scale, labels)
-        dims = vectors.shape[1]
-        weights = np.zeros((n_intents, dims), dtype=np.float64)
-        # An intent without examples never wins: zero weights and a very negative bias.
-        bias = np.full(n_intents, -1e4, dtype=np.float64)
-        fitted = [int(k) for k in model.classes_]
-        coef = np.asarray(model.coef_, dtype=np.float64)
-        intercept = np.asarray(model.intercept_, dtype=np.float64)
-        if len(fitted) == 2:
-            # Binary lbfgs keeps one hyperplane for the second class.
-            coef = np.vstack([-coef[0] / 2, coef[0] / 2])
-            intercept = np.asarray([-intercept[0] / 2, intercept[0] / 2])
-        for row, intent in enumerate(fitted):
-            weights[intent] = coef[row]
-            bias[intent] = intercept[row]
-        return cls(
-            mean.astype(np.float32),
-            scale.astype(np.float32),
-            np.ascontiguousarray(weights, dtype=np.float32),
-            bias.astype(np.float32),
+        # Ranking needs no exact optimum: a few hundred lbfgs steps are plenty.
+        fitted = fit_standardised(
+            vectors, labels, n_intents, c, max_iter=_MAX_ITER, tolerate_unconverged=True
         )
+        return cls(*fitted)
 
     def probabilities(self, vector: Float32Array) -> FloatArray:
         """P(intent) for one message's unit vector, in catalog order."""
