@@ -8,6 +8,8 @@ model's behaviour is covered in test_encoder.py and the held-out floors.
 from __future__ import annotations
 
 import asyncio
+import csv
+import dataclasses
 import hashlib
 import threading
 from collections.abc import Sequence
@@ -16,8 +18,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from intents import IntentEngine
+from intents import IntentEngine, Matcher
 from intents.encoder import sanitize
+from intents.matcher import encoder_text
 
 from .conftest import BUNDLED
 from .test_encoder import HOSTILE
@@ -37,10 +40,12 @@ class StubEncoder:
         self.calls = 0
         self.texts = 0
         self.threads: set[str] = set()
+        self.seen: list[str] = []
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         self.calls += 1
         self.texts += len(texts)
+        self.seen.extend(texts)
         self.threads.add(threading.current_thread().name)
         if self.gate is not None:
             assert self.gate.wait(timeout=60)
@@ -144,6 +149,52 @@ def test_cascade_skips_the_encoder_for_clear_messages(tmp_path: Path) -> None:
     assert stub.calls == before
     engine.match("嗯嗯那个东西呢")
     assert stub.calls == before + 1
+
+
+def test_cascade_sends_sure_complaints_and_praise_to_the_head_only_when_it_could_change(
+    tmp_path: Path,
+) -> None:
+    stub = StubEncoder()
+    engine = IntentEngine([BUNDLED], encoder=stub, cache_dir=tmp_path)  # type: ignore[arg-type]
+    assert engine.wait_until_vectors(timeout=60)
+    matcher = engine._state[0]
+    assert matcher.has_head
+    # The same catalog with the head's flip and veto off: only the lexical cascade decides.
+    headless = Matcher(
+        engine.specs, dataclasses.replace(engine.config, head_flip=2.0, head_veto=2.0)
+    )
+    headless.attach_vectors(next(iter(engine._memo.values())))
+
+    def encoded(m: Matcher, text: str) -> bool:
+        return m.needs_vector(m.lexical(text))
+
+    # Sure, with their own cue words and nothing of the other kind: the head cannot flip them.
+    for text in ("我的快递三天还没到,太慢了", "你们的服务很好,谢谢店员的耐心", "客服态度太差了"):
+        assert not encoded(headless, text) and not encoded(matcher, text), text
+    # Sure lexically, but open to the head: praise within reach of the complaint (a mixed
+    # review), and a complaint without any complaint cue word (chatter the head may veto).
+    for text in ("东西不错，可惜送得太慢了", "I'm triggered by this tweet"):
+        assert not encoded(headless, text) and encoded(matcher, text), text
+
+
+def test_repeated_spam_is_collapsed_before_encoding(tmp_path: Path) -> None:
+    stub = StubEncoder()
+    engine = IntentEngine([BUNDLED], encoder=stub, cache_dir=tmp_path)  # type: ignore[arg-type]
+    assert engine.wait_until_vectors(timeout=60)
+    stub.seen.clear()
+    engine.match("嗯嗯那个东西呢" * 600)  # unclear: the cascade encodes it
+    assert stub.seen == ["嗯嗯那个东西呢嗯嗯那个东西呢嗯"]  # two copies (and the cut's tail)
+    assert encoder_text("x" * 400) == "xxx"
+    assert encoder_text("到底什么时候发货" + "?" * 100) == "到底什么时候发货???"
+    assert encoder_text("spam " * 50 + "refund please") == "spam spam refund please"
+    # Ordinary repeats stay as written: what a normal message encodes as does not change.
+    for text in ("哈哈哈哈哈", "!!!!!!", "no no no no", "好好好好", "谢谢谢谢谢谢"):
+        assert encoder_text(text) == text
+    data = Path(__file__).resolve().parent.parent / "data"
+    for path in sorted(data.glob("intents_heldout*.csv")):
+        with path.open(encoding="utf-8", newline="") as handle:
+            for row in csv.DictReader(handle):
+                assert encoder_text(row["text"]) == row["text"]
 
 
 def test_encoder_failure_answers_lexically(
