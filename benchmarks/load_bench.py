@@ -665,13 +665,15 @@ async def run_all(
     log: Callable[[str], None],
     encoder: str = "auto",
     arrival_seconds: float = 20.0,
+    encoder_only: bool = False,
 ) -> list[LoadRow]:
     """Every row. The rows beside the echo bot run lexical-only (encoder off), as they always
     have; then, with `encoder` (`auto`: the bundled sentence encoder), one worker's rate one
-    update at a time over HTTP and its latency at the fixed `ARRIVAL_RATES`, on SQLite."""
+    update at a time over HTTP and its latency at the fixed `ARRIVAL_RATES`, on SQLite.
+    `encoder_only`: just those encoder rows (a quick check of the cascade's cost)."""
     rows: list[LoadRow] = []
     with fake_api() as api_url, tempfile.TemporaryDirectory() as tmp:
-        for index, mode in enumerate(MODES):
+        for index, mode in enumerate(() if encoder_only else MODES):
             url = None if mode == NULL_API else api_url
             log(f"echo bot, {mode}")
             rows.append(await bench_echo(count, mode, url))
@@ -713,7 +715,7 @@ async def run_all(
                 )
             )  # fmt: skip
             rows[-1] = _with_replies(rows[-1], await _sent_messages(api_url))
-    if postgres_url and redis_url and workers_count:
+    if postgres_url and redis_url and workers_count and not encoder_only:
         log("2 webhook workers")
         try:
             rows.append(await bench_two_workers(postgres_url, redis_url, workers_count))

@@ -51,6 +51,23 @@ async def test_load_bench_rows_and_explanation(monkeypatch: pytest.MonkeyPatch) 
     assert "0.5 goal" not in text  # retired
 
 
+async def test_load_bench_encoder_rows_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GUARD_ENCODER", "off")
+    rows = await load_bench.run_all(
+        count=20,
+        postgres_url=None,
+        redis_url="redis://127.0.0.1:1/0",  # never contacted: the 2-worker row is skipped too
+        workers_count=10,
+        log=lambda _: None,
+        encoder="off",
+        arrival_seconds=1.0,
+        encoder_only=True,
+    )
+    arrival_modes = [f"HTTP fake, {rate} updates/s arriving" for rate in load_bench.ARRIVAL_RATES]
+    assert [r.mode for r in rows] == [load_bench.HTTP_SEQUENTIAL, *arrival_modes]
+    assert all(r.name.startswith("carebot") and r.per_second > 0 for r in rows)
+
+
 def test_explain_states_the_per_worker_target() -> None:
     row = load_bench.LoadRow(
         load_bench.ENCODER_ROW, "sqlite", 100, 95.0, 8.0, 20.0,

@@ -158,6 +158,9 @@ def load(
     arrival_seconds: float = typer.Option(
         20.0, "--arrival-seconds", help="Length of each fixed-arrival-rate row (30/s, 60/s)."
     ),
+    encoder_only: bool = typer.Option(
+        False, "--encoder-only", help="Only the sentence-encoder rows (implies --no-write)."
+    ),
     write: bool = typer.Option(True, "--write/--no-write", help="Update BENCHMARKS.md."),
 ) -> None:
     """Updates/s and p50/p99 of carebot (with and without the sentence encoder, and at fixed
@@ -176,6 +179,7 @@ def load(
             log=lambda m: console.print(f"[cyan]{m}[/]"),
             encoder=encoder,
             arrival_seconds=arrival_seconds,
+            encoder_only=encoder_only,
         )
     )
     markdown = bench.render_markdown(
@@ -203,7 +207,7 @@ def load(
         "threads (the intent catalog's and the forbidden-phrase guard's encoder vectors; the "
         "2 workers once their processes are idle)." + bench.explain(rows),
     )
-    _publish("load", markdown, write=write, console=console)
+    _publish("load", markdown, write=write and not encoder_only, console=console)
 
 
 @app.command()
