@@ -90,9 +90,33 @@ def test_colloquial_heldout_floor_with_the_encoder(encoder_engine: IntentEngine)
     # Issue 13 targets 85% and complaint recall 85%; measured 80.9% and 64% when written
     # (lexical alone: 78.7% / 64%), 85.1% and 77.8% (none recall 90.9%) once the coarse
     # head learned from free-text reviews and arbitrated complaint vs praise (2026-12-02):
-    # accuracy reaches the target, complaint recall does not.  Regression guards just below
-    # the measurement, not the target.
+    # accuracy reaches the target, complaint recall does not; 86.2% and 80.6% with the
+    # colloquial cue words and `head_flip_gap` tuned on the validation split below
+    # (2026-12-02).  Regression guards just below the measurement, not the target.
     report = evaluate(encoder_engine.match, read_labelled_csv(COLLOQUIAL))
-    assert report.accuracy >= 0.83, report.confusion
-    assert report.per_class["complaint"]["recall"] >= 0.72, report.confusion
+    assert report.accuracy >= 0.84, report.confusion
+    assert report.per_class["complaint"]["recall"] >= 0.77, report.confusion
     assert report.none_recall is not None and report.none_recall >= 0.85
+
+
+VALIDATION_COLLOQUIAL = Path(__file__).resolve().parents[1] / "data" / "intents_val_colloquial.csv"
+
+
+def test_colloquial_validation_is_apart_from_the_heldout_and_the_catalog() -> None:
+    # The validation split the Cantonese / Taiwan / sarcasm cue words and `head_flip_gap`
+    # were tuned on (2026-12-02); the held-out set above stays untouched by tuning.
+    rows = read_labelled_csv(VALIDATION_COLLOQUIAL)
+    assert len(rows) >= 60
+    heldout = {normalize(text) for text, _ in read_labelled_csv(COLLOQUIAL)}
+    specs, _ = load_folder(BUNDLED)
+    examples = {normalize(text) for spec in specs for text in spec.all_examples()}
+    assert not [text for text, _ in rows if normalize(text) in heldout | examples]
+
+
+@pytest.mark.timeout(900)
+def test_colloquial_validation_floor_with_the_encoder(encoder_engine: IntentEngine) -> None:
+    # Measured 88.3% and complaint recall 92.3% after tuning (the first 70 rows: 81.4% /
+    # 83.3% before); a guard a little below, so losing the colloquial cue words shows here.
+    report = evaluate(encoder_engine.match, read_labelled_csv(VALIDATION_COLLOQUIAL))
+    assert report.accuracy >= 0.85, report.confusion
+    assert report.per_class["complaint"]["recall"] >= 0.88, report.confusion
