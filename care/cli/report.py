@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,6 +23,22 @@ from care.runtime.settings import Settings
 from storage import Database
 
 __all__ = ["collect", "report"]
+
+
+class _Later(Mapping[str, str]):
+    """A mapping still being read on a side thread: the first lookup waits for it."""
+
+    def __init__(self, future: Future[dict[str, str]]) -> None:
+        self._future = future
+
+    def __getitem__(self, key: str) -> str:
+        return self._future.result()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._future.result())
+
+    def __len__(self) -> int:
+        return len(self._future.result())
 
 
 async def collect(settings: Settings, inp: ReportInput) -> dict[str, Any]:
@@ -83,15 +101,20 @@ def report(
         )
     except PeriodError as exc:
         fail(str(exc))
-    inp = ReportInput(settings, period, now, tier=tier, intent_kinds=intent_kinds(settings))
-    data = asyncio.run(collect(settings, inp))
+    lang = language or settings.staff.language or settings.default_language
+    if html is not None and lang not in ("zh-Hans", "zh-Hant", "en"):
+        fail(f"--language: zh-Hans, zh-Hant or en, not {lang!r}")
+    # Reading the intent catalog (and importing the intents package) is Python work; the first
+    # queries meanwhile run inside SQLite, off the GIL. The figures look the kinds up only after
+    # their first queries have returned.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="report") as side:
+        kinds = side.submit(intent_kinds, settings)
+        inp = ReportInput(settings, period, now, tier=tier, intent_kinds=_Later(kinds))
+        data = asyncio.run(collect(settings, inp))
     if html is not None:
         from care.reports.page import render_page  # matplotlib loads only when asked for
         from care.reports.texts import load_texts
 
-        lang = language or settings.staff.language or settings.default_language
-        if lang not in ("zh-Hans", "zh-Hant", "en"):
-            fail(f"--language: zh-Hans, zh-Hant or en, not {lang!r}")
         html.write_text(render_page(data, load_texts(settings, lang)), encoding="utf-8")
         typer.secho(f"wrote {html}", err=True)
     if as_json:

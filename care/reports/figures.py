@@ -27,7 +27,6 @@ from care.desk.macro_usage import usage_summary
 from care.reports.clock import BusinessClock
 from care.reports.period import Period
 from care.runtime.settings import Settings
-from intents import load_catalog
 from storage import TICKET_COLUMNS, Database, MacroRepo, ReportQueries, Session, TrendCount
 
 __all__ = [
@@ -75,6 +74,10 @@ class ReportInput:
 
 def intent_kinds(settings: Settings) -> dict[str, str]:
     """Intent id -> catalog kind, read from the catalog files (no model is built)."""
+    # Imported here: the intents package loads its whole engine, and `carebot report` reads
+    # the catalog on a side thread while the queries run.
+    from intents import load_catalog
+
     specs, _problems = load_catalog(settings.intents_dirs)
     return {spec.id: spec.kind for spec in specs}
 
@@ -108,11 +111,12 @@ def _rounded(value: float | None, digits: int = 2) -> float | None:
     return None if value is None else round(value, digits)
 
 
-def _durations(minutes: list[float], scale: float) -> dict[str, Any]:
-    minutes.sort()
-    median, p90 = _percentile(minutes, 0.5), _percentile(minutes, 0.9)
+def _durations(minutes: npt.NDArray[np.float64], scale: float) -> dict[str, Any]:
+    # Sorted by numpy (a tenth of a list sort's time), read by `_percentile` as plain floats.
+    ordered = np.sort(minutes).tolist()
+    median, p90 = _percentile(ordered, 0.5), _percentile(ordered, 0.9)
     return {
-        "count": len(minutes),
+        "count": len(ordered),
         "median": _rounded(None if median is None else median / scale),
         "p90": _rounded(None if p90 is None else p90 / scale),
     }
@@ -214,11 +218,11 @@ async def _tickets(
         "first_response_breached": int((first == 0).sum()),
         "resolution_breached": int((resolution == 0).sum()),
         "first_response_minutes": {
-            **_durations(answered_minutes.tolist(), 1.0),
+            **_durations(answered_minutes, 1.0),
             "met_sla_share": _share_met(first),
         },
         "resolution_hours": {
-            **_durations(rt.tolist(), 60.0),
+            **_durations(rt, 60.0),
             "met_sla_share": _share_met(resolution),
         },
         "first_response_histogram": {
@@ -284,15 +288,18 @@ async def _complaints(
     counted: _Complaints,
 ) -> dict[str, Any]:
     by_tier = counted.by_tier
-    rows = await queries.complaint_topics(period.since, period.until, inp.tier)
+    sets = await queries.complaint_intent_sets(period.since, period.until, inp.tier)
+    tickets_per_intent: Counter[str] = Counter()
+    for intents, n in sets:
+        tickets_per_intent.update(dict.fromkeys(intents, n))
     specific = sorted(
-        ((intent, n) for intent, n in rows if _specific(intent, inp.intent_kinds)),
+        ((intent, n) for intent, n in tickets_per_intent.items()
+         if _specific(intent, inp.intent_kinds)),
         key=lambda kv: (-kv[1], kv[0]),
-    )
+    )  # fmt: skip
     total = sum(by_tier.values())
-    with_topic = await queries.complaints_with_intents(
-        period.since, period.until, inp.tier, [intent for intent, _ in specific]
-    )
+    topics = {intent for intent, _ in specific}
+    with_topic = sum(n for intents, n in sets if intents & topics)
     if total > with_topic:
         specific = sorted([*specific, ("none", total - with_topic)], key=lambda kv: (-kv[1], kv[0]))
     tiers = [inp.tier] if inp.tier else list(TIERS)
