@@ -36,8 +36,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -45,6 +43,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from intents.array_cache import load_arrays, save_arrays
 from intents.head_data import COMPLAINTS, PRAISE, QUESTIONS
 from intents.logistic import fit_standardised
 
@@ -416,20 +415,21 @@ class CoarseHead:
 
     @classmethod
     def _load(cls, path: Path, dims: int) -> CoarseHead | None:
-        try:
-            with np.load(path, allow_pickle=False) as data:
-                names = ("mean", "scale", "w", "b")
-                parts = [np.asarray(data[n], dtype=np.float32) for n in names]
-                english = None
-                if "gate" in data.files:
-                    en = [np.asarray(data[f"en_{n}"], dtype=np.float32) for n in names]
-                    english = cls._checked(*en, dims=dims)
-                    gate = np.asarray(data["gate"], dtype=np.float32)
-                    if english is None or gate.shape != (dims + 1,):
-                        return None
-                    english.gate = gate  # carried over below
-        except (OSError, KeyError, ValueError):
+        names = ("mean", "scale", "w", "b")
+        data = load_arrays(path, names)
+        if data is None:
             return None  # missing or corrupt: retrain (and rewrite it)
+        parts = [data[n].astype(np.float32) for n in names]
+        english = None
+        en_data = load_arrays(path, ("gate", *(f"en_{n}" for n in names)))
+        if en_data is not None:  # a head with an English part (older caches have none)
+            english = cls._checked(
+                *(en_data[f"en_{n}"].astype(np.float32) for n in names), dims=dims
+            )
+            gate = en_data["gate"].astype(np.float32)
+            if english is None or gate.shape != (dims + 1,):
+                return None
+            english.gate = gate  # carried over below
         head = cls._checked(*parts, dims=dims)
         if head is None:
             return None
@@ -456,24 +456,13 @@ class CoarseHead:
         return cls(mean, scale, np.ascontiguousarray(weights), bias)
 
     def _save(self, path: Path) -> None:
-        tmp: str | None = None
         arrays: dict[str, Any] = {"mean": self.mean, "scale": self.scale, "w": self.weights}
         arrays["b"] = self.bias
         if self.english is not None and self.gate is not None:
             en = self.english
             arrays |= {"en_mean": en.mean, "en_scale": en.scale, "en_w": en.weights}
             arrays |= {"en_b": en.bias, "gate": self.gate}
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            # Write then rename: a concurrent reader never sees half a file.
-            fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-            with os.fdopen(fd, "wb") as handle:
-                np.savez(handle, **arrays)
-            os.replace(tmp, path)
-        except OSError:
-            # A cache is an optimisation: an unwritable folder only costs retraining.
-            if tmp is not None:
-                Path(tmp).unlink(missing_ok=True)
+        save_arrays(path, arrays)
 
 
 def _cache_key(

@@ -22,14 +22,13 @@ Design choices (Banking77 / CLINC150 10-shot validation, see BENCHMARKS.md):
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 
+from intents.array_cache import load_arrays, save_arrays
 from intents.logistic import fit_standardised
 
 __all__ = ["IntentHead"]
@@ -107,12 +106,12 @@ class IntentHead:
 
     @classmethod
     def _load(cls, path: Path, dims: int, n_intents: int) -> IntentHead | None:
-        try:
-            with np.load(path, allow_pickle=False) as data:
-                parts = [np.asarray(data[n], dtype=np.float32) for n in ("mean", "scale", "w", "b")]
-        except (OSError, KeyError, ValueError):
+        data = load_arrays(path, ("mean", "scale", "w", "b"))
+        if data is None:
             return None  # missing or corrupt: retrain (and rewrite it)
-        mean, scale, weights, bias = parts
+        mean, scale, weights, bias = (
+            data[n].astype(np.float32) for n in ("mean", "scale", "w", "b")
+        )
         if mean.shape != (dims,) or scale.shape != (dims,):
             return None
         if weights.shape != (n_intents, dims) or bias.shape != (n_intents,):
@@ -120,18 +119,9 @@ class IntentHead:
         return cls(mean, scale, np.ascontiguousarray(weights), bias)
 
     def _save(self, path: Path) -> None:
-        tmp: str | None = None
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            # Write then rename: a concurrent reader never sees half a file.
-            fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-            with os.fdopen(fd, "wb") as handle:
-                np.savez(handle, mean=self.mean, scale=self.scale, w=self.weights, b=self.bias)
-            os.replace(tmp, path)
-        except OSError:
-            # A cache is an optimisation: an unwritable folder only costs retraining.
-            if tmp is not None:
-                Path(tmp).unlink(missing_ok=True)
+        save_arrays(
+            path, {"mean": self.mean, "scale": self.scale, "w": self.weights, "b": self.bias}
+        )
 
 
 def _cache_key(

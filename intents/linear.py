@@ -34,8 +34,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-import os
-import tempfile
 import warnings
 from collections import Counter
 from collections.abc import Sequence
@@ -45,6 +43,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from intents.array_cache import load_arrays, save_arrays
 from intents.tokens import base_counts
 
 __all__ = ["LinearModel", "linear_features"]
@@ -217,14 +216,13 @@ class LinearModel:
     def _load(self, cache_dir: Path | None, key: str) -> bool:
         if cache_dir is None:
             return False
-        try:
-            with np.load(cache_dir / f"{key}.npz", allow_pickle=False) as data:
-                vocab = [str(f) for f in data["vocab"]]
-                idf = np.asarray(data["idf"], dtype=np.float64)
-                weights = np.ascontiguousarray(data["weights"], dtype=np.float32)
-                bias = np.asarray(data["bias"], dtype=np.float64)
-        except (OSError, KeyError, ValueError):
+        data = load_arrays(cache_dir / f"{key}.npz", ("vocab", "idf", "weights", "bias"))
+        if data is None:
             return False  # missing or corrupt: retrain (and rewrite it)
+        vocab = [str(f) for f in data["vocab"]]
+        idf = data["idf"].astype(np.float64)
+        weights = np.ascontiguousarray(data["weights"], dtype=np.float32)
+        bias = data["bias"].astype(np.float64)
         n = len(vocab)
         if (
             idf.shape != (n,)
@@ -239,24 +237,10 @@ class LinearModel:
     def _save(self, cache_dir: Path | None, key: str) -> None:
         if cache_dir is None:
             return
-        tmp: str | None = None
-        try:
-            cache_dir.mkdir(parents=True, exist_ok=True)
-            # Write then rename: a concurrent reader never sees half a file.
-            fd, tmp = tempfile.mkstemp(dir=cache_dir, suffix=".tmp")
-            with os.fdopen(fd, "wb") as handle:
-                np.savez(
-                    handle,
-                    vocab=np.asarray(list(self._vocab), dtype=str),
-                    idf=self._idf,
-                    weights=self._weights,
-                    bias=self._bias,
-                )
-            os.replace(tmp, cache_dir / f"{key}.npz")
-        except OSError:
-            # A cache is an optimisation: an unwritable folder only costs retraining.
-            if tmp is not None:
-                Path(tmp).unlink(missing_ok=True)
+        arrays = {"vocab": np.asarray(list(self._vocab), dtype=str), "idf": self._idf}
+        save_arrays(
+            cache_dir / f"{key}.npz", arrays | {"weights": self._weights, "bias": self._bias}
+        )
 
 
 def _cache_key(texts: Sequence[str], owners: Sequence[int], n_intents: int, c: float) -> str:
