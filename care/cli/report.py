@@ -115,7 +115,9 @@ def report(
         from care.reports.page import render_page  # matplotlib loads only when asked for
         from care.reports.texts import load_texts
 
-        html.write_text(render_page(data, load_texts(settings, lang)), encoding="utf-8")
+        # By now the side thread and the database's threads are gone: safe to fork.
+        page = render_page(data, load_texts(settings, lang), fork=True)
+        html.write_text(page, encoding="utf-8")
         typer.secho(f"wrote {html}", err=True)
     if as_json:
         typer.echo(json.dumps(data, ensure_ascii=False, indent=2))

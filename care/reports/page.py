@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import base64
 import html
+import multiprocessing
 import re
 from collections.abc import Callable, Collection, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime
 from html import escape
 from typing import Any
@@ -236,8 +238,20 @@ def _figure(chart: charts.Chart) -> str:
     return f'<figure role="img" aria-label="{escape(chart.title)}">{svg}</figure>'
 
 
-def render_page(report: Mapping[str, Any], texts: ReportTexts) -> str:
-    """The whole HTML document."""
+def _forked() -> ProcessPoolExecutor | None:
+    """One worker forked from this process (it has everything loaded already), or None where
+    processes cannot fork."""
+    if "fork" not in multiprocessing.get_all_start_methods():  # pragma: no cover - Linux forks
+        return None
+    return ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
+
+
+def render_page(report: Mapping[str, Any], texts: ReportTexts, *, fork: bool = False) -> str:
+    """The whole HTML document.
+
+    ``fork``: cut the web font in a forked child while the charts are drawn here (for a
+    command-line process with no other threads left; a fork copies only the calling thread).
+    """
     page = _Page(report, texts)
     cur = report["current"]
     count, share, number = fmt_int, fmt_share, fmt_number
@@ -463,11 +477,22 @@ def render_page(report: Mapping[str, Any], texts: ReportTexts) -> str:
         _slot("funnel"),
     )
     body = f"{volume}{complaints}{tickets}{staff}{satisfaction}{loyalty}{campaigns}"
-    # The font is cut before any chart is drawn: the subsetter's memory (~50 MB for the CJK
-    # collection) is then reused by matplotlib instead of adding to the peak.
-    font = charts.web_font(texts.language, _visible_text("".join(header) + body))
-    for name, chart in build_charts(report, texts).items():
-        body = body.replace(_slot(name), _figure(chart))
+    visible = _visible_text("".join(header) + body)
+    beside = _forked() if fork else None
+    if beside is None:
+        # The font is cut before any chart is drawn: the subsetter's memory (~50 MB for the
+        # CJK collection) is then reused by matplotlib instead of adding to the peak.
+        font = charts.web_font(texts.language, visible)
+        for name, chart in build_charts(report, texts).items():
+            body = body.replace(_slot(name), _figure(chart))
+    else:
+        # The font is cut in a forked child while this process draws the charts: both are
+        # Python work, so only two processes use two cores.
+        with beside:
+            cutting = beside.submit(charts.web_font, texts.language, visible)
+            for name, chart in build_charts(report, texts).items():
+                body = body.replace(_slot(name), _figure(chart))
+            font = cutting.result()
     font_face = (
         "@font-face { font-family: 'Report CJK'; font-display: block; "
         f"src: url(data:font/woff;base64,{base64.b64encode(font).decode()}) format('woff'); }}"

@@ -26,6 +26,7 @@ period 2026-11-02 .. 2026-11-08, previous 2026-10-26 .. 2026-11-01, now 2026-11-
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import random
 import re
@@ -554,6 +555,29 @@ async def test_html_page_of_an_empty_database_says_no_data(report_settings: Sett
     page = render_page(await _report(report_settings), _texts(report_settings, "en"))
     assert page.count("<svg") == 5
     assert "no data" in page
+
+
+async def test_html_page_with_the_font_cut_in_a_forked_child_is_the_same_page(
+    report_settings: Settings,
+) -> None:
+    """`carebot report --html` cuts the web font in a forked child while it draws the charts:
+    the same page (up to the SVGs' creation dates and the font's own timestamp)."""
+    from care.reports.page import render_page
+
+    report = await _report(report_settings)
+    texts = _texts(report_settings, "en")
+    here, forked = render_page(report, texts), render_page(report, texts, fork=True)
+
+    def font(page: str) -> bytes:
+        found = re.search(r"base64,([A-Za-z0-9+/=]+)\)", page)
+        assert found is not None
+        return base64.b64decode(found.group(1))
+
+    def rest(page: str) -> str:
+        return re.sub(r"<dc:date>[^<]*</dc:date>|base64,[A-Za-z0-9+/=]+", "", page)
+
+    assert rest(forked) == rest(here)
+    assert len(font(forked)) == len(font(here)) > 1000
 
 
 def test_every_report_label_has_glyphs_in_the_bundled_font(report_settings: Settings) -> None:
