@@ -12,6 +12,7 @@ for a busy machine).
 from __future__ import annotations
 
 import importlib
+import os
 import statistics
 import time
 from collections.abc import Callable, Sequence
@@ -116,6 +117,14 @@ def render_markdown(rows: Sequence[GuardRow], header: str) -> str:
             f"| {_percentile(row.wall_ms, 0.99):.2f} | {max(row.wall_ms):.2f} "
             f"| {_percentile(row.cpu_ms, 0.99):.2f} | {statistics.fmean(row.cpu_ms):.2f} |"
         )
+    lines += [
+        "",
+        f"Load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores when the runs ended. "
+        "With a core idle at that instant the encoder runs a reply's clauses in one call on "
+        "its own threads, on a busy machine it shares them out over worker threads "
+        "(`Encoder.encode_spread`): wall times follow the load, compare rows measured side "
+        "by side.",
+    ]
     if len(rows) == 1:
         lines += ["", "No sentence encoder was available: the semantic rows are missing."]
     return "\n".join(lines)
