@@ -78,10 +78,25 @@ def test_matcher_uses_the_head_where_it_applies() -> None:
     off.attach_vectors(vectors)
     assert off.has_vectors and not off.has_intent_head
 
-    # FAQ-style catalogs (more intents than `linear_max_intents`) get no head.
+    # More intents than `intent_head_max_intents`: no head (training cost).
+    many = Matcher(specs, dataclasses.replace(TOP1, intent_head_max_intents=3))
+    many.attach_vectors(vectors)
+    assert many.has_vectors and not many.has_intent_head
+
+    # FAQ catalogs beyond the SVM's cap still get the head when they have paraphrases.
     faq = Matcher(specs, dataclasses.replace(TOP1, linear_max_intents=3))
     faq.attach_vectors(vectors)
-    assert faq.has_vectors and not faq.has_intent_head
+    assert faq.has_intent_head
+
+
+def test_head_needs_paraphrases_per_intent() -> None:
+    # One example per intent on average is below `intent_head_min_examples`: no head.
+    single = Matcher(_specs(4, 1), TOP1)
+    single.attach_vectors(_clusters(4, 1))
+    assert single.has_vectors and not single.has_intent_head
+    pairs = Matcher(_specs(4, 2), TOP1)
+    pairs.attach_vectors(_clusters(4, 2))
+    assert pairs.has_intent_head
 
 
 def test_big_catalog_trains_the_head_in_the_background(tmp_path: Path) -> None:
