@@ -45,6 +45,10 @@ _OPTIONAL_KEYS = (
     "when",
 )
 
+# libyaml's C parser when installed (PyYAML's wheels bring it): the same nodes and marks,
+# ~7x faster than the pure-Python one on the bundled library (0.16 -> 0.02 s of CPU).
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 
 def _scalar_text(value: Any) -> str | None:
     if value is None:
@@ -175,7 +179,7 @@ def parse_file(path: Path) -> tuple[list[Script], list[LibraryProblem]]:
 def parse_source(path: Path, source: str) -> tuple[list[Script], list[LibraryProblem]]:
     """Like `parse_file` for text that is (or is about to be) the content of `path`."""
     try:
-        loader = yaml.SafeLoader(source)
+        loader = _LOADER(source)
         try:
             node = loader.get_single_node()
             data = loader.construct_document(node) if node is not None else None

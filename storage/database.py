@@ -6,12 +6,8 @@ import asyncio
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import SQLAlchemyError
@@ -24,6 +20,12 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import StaticPool
 
 from storage.queued import QueuingSession
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+# Alembic is imported where migrations run, not with the package: `carebot report` and the
+# other read-only commands never migrate, and the import costs ~0.2-0.5 s of start-up.
 
 __all__ = ["MIGRATIONS_DIR", "Database", "Session"]
 
@@ -42,6 +44,8 @@ SQLITE_BUSY_TIMEOUT_S = 30.0
 def alembic_config(connection: Connection | None = None) -> Config:
     """An Alembic config built in code, so migrations run from an installed package without
     an ``alembic.ini`` in the working directory."""
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     if connection is not None:
@@ -191,6 +195,8 @@ class Database:
     @staticmethod
     def head_revision() -> str | None:
         """The newest revision shipped with this package."""
+        from alembic.script import ScriptDirectory
+
         return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
     async def ping(self, timeout: float = 5.0) -> bool:
@@ -212,10 +218,14 @@ class Database:
 
 
 def _upgrade(connection: Connection, revision: str) -> None:
+    from alembic import command
+
     command.upgrade(alembic_config(connection), revision)
 
 
 def _current_revision(connection: Connection) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
     return MigrationContext.configure(connection).get_current_revision()
 
 
