@@ -179,7 +179,12 @@ def parse_file(path: Path) -> tuple[list[Script], list[LibraryProblem]]:
 def parse_source(path: Path, source: str) -> tuple[list[Script], list[LibraryProblem]]:
     """Like `parse_file` for text that is (or is about to be) the content of `path`."""
     try:
-        loader = _LOADER(source)
+        try:
+            loader = _LOADER(source)
+        except UnicodeEncodeError:
+            # libyaml takes UTF-8, which a lone surrogate cannot be: the pure-Python parser
+            # reads such text and reports it as a problem like any other.
+            loader = yaml.SafeLoader(source)
         try:
             node = loader.get_single_node()
             data = loader.construct_document(node) if node is not None else None

@@ -137,6 +137,7 @@ def test_catalog_yaml_loads_or_lists_problems(text: str) -> None:
 @example(text="- id: x\n  purpose: p\n  channel: chat\n  text:\n    en: '" + "(" * 3000 + "'\n")
 @example(text="- &a [*a]\n")
 @example(text="- id: x\n  status: approved\n  approved_version: abc\n")
+@example(text="\ud83d")  # a lone surrogate: libyaml's C parser cannot take it (UTF-8 only)
 def test_script_yaml_parses_or_lists_problems(text: str) -> None:
     path = Path("/nonexistent/fuzz.yaml")
     scripts, problems = parse_source(path, text)
