@@ -40,7 +40,10 @@ class FloodMiddleware(BaseMiddleware):
         # The text's match (the sentence encoder in its thread) starts before the write lock
         # is taken: while this update waits for it, the encoder already works. Handed to the
         # customer handler; dropped if the update is flooded or another handler takes it.
-        matching = conversation.start_match(inbound_from_message(event))
+        # Not for a customer refused within the last window: their burst would be encoded
+        # only to be dropped (a message the gate lets through is matched by the handler).
+        flooding = services.staff.flooding(event.from_user.id)
+        matching = None if flooding else conversation.start_match(inbound_from_message(event))
         data["matching"] = matching
         try:
             # Start the update's transaction before judging (no extra statement: the handler

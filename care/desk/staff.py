@@ -22,7 +22,7 @@ from datetime import datetime
 from care.desk.lifecycle import TransitionError, escalated_priority, is_held, move
 from care.desk.tickets import TicketDesk
 from care.replies import Button, Reply
-from care.runtime.flood import FloodControl, FloodVerdict
+from care.runtime.flood import FloodControl, FloodMemory, FloodVerdict
 from care.runtime.settings import Settings
 from care.salutation import salutation
 from care.timefmt import format_deadline
@@ -126,6 +126,7 @@ class StaffDesk:
     desk: TicketDesk
     clock: Callable[[], datetime]
     flood: FloodControl
+    flooded: FloodMemory = field(default_factory=FloodMemory)
 
     @classmethod
     def build(
@@ -572,7 +573,16 @@ class StaffDesk:
 
     async def flood_verdict(self, telegram_id: int) -> FloodVerdict:
         """pass (answer it), notify (record it, one notice) or drop (record it, stay quiet)."""
-        return await self.flood.verdict(telegram_id, self.clock())
+        now = self.clock()
+        verdict = await self.flood.verdict(telegram_id, now)
+        if verdict != "pass":
+            self.flooded.refused(telegram_id, now)
+        return verdict
+
+    def flooding(self, telegram_id: int) -> bool:
+        """Whether this process refused the customer a message within the last window (their
+        next message's match waits for its verdict: `FloodMemory`)."""
+        return self.flooded.flooding(telegram_id, self.clock())
 
     # -- SLA watcher --------------------------------------------------------------------
 

@@ -26,11 +26,50 @@ from typing import Literal, Protocol, cast
 
 from redis.asyncio import Redis
 
-__all__ = ["FloodControl", "FloodGate", "FloodVerdict", "RedisFloodGate"]
+__all__ = ["FloodControl", "FloodGate", "FloodMemory", "FloodVerdict", "RedisFloodGate"]
 
 FloodVerdict = Literal["pass", "notify", "drop"]
 
 _WINDOW = timedelta(minutes=1)
+
+
+class FloodMemory:
+    """Customers this process saw refused within the last window.
+
+    A message's match (and the sentence encoder) starts before its flood verdict, so that it
+    overlaps the wait for the write lock; a flooding customer's messages would each cost an
+    encoding only to be dropped.  After a refusal their messages skip that early start for a
+    window: local and approximate on purpose (no round trip to Redis), because a message the
+    gate then lets through is simply matched in the handler, as without the early start.
+
+    >>> from datetime import UTC, datetime, timedelta
+    >>> memory, t = FloodMemory(), datetime(2026, 1, 1, tzinfo=UTC)
+    >>> memory.refused(7, t)
+    >>> memory.flooding(7, t + timedelta(seconds=59)), memory.flooding(8, t)
+    (True, False)
+    >>> memory.flooding(7, t + timedelta(minutes=1))
+    False
+    """
+
+    #: Forgotten entries are swept when the memory grows past this many customers.
+    SWEEP_AT = 4096
+
+    def __init__(self) -> None:
+        self._refused: dict[int, datetime] = {}
+
+    def refused(self, user_id: int, now: datetime) -> None:
+        self._refused[user_id] = now
+        if len(self._refused) > self.SWEEP_AT:
+            self._refused = {u: t for u, t in self._refused.items() if now - t < _WINDOW}
+
+    def flooding(self, user_id: int, now: datetime) -> bool:
+        last = self._refused.get(user_id)
+        if last is None:
+            return False
+        if now - last < _WINDOW:
+            return True
+        del self._refused[user_id]
+        return False
 
 
 class FloodControl(Protocol):
