@@ -63,9 +63,7 @@ class _Meter:
                 "(loop iterations, calls and filters)"
             )
         if time.monotonic() > self.deadline:
-            raise TemplateBudgetError(
-                f"exceeds the render budget of {self.budget.max_seconds:g} s"
-            )
+            raise TemplateBudgetError(f"exceeds the render budget of {self.budget.max_seconds:g} s")
 
     def allow(self, size: int, what: str) -> None:
         if size > self.budget.max_chars:

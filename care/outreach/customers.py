@@ -285,9 +285,7 @@ def _header(reader: csv.DictReader[str], report: ImportReport) -> bool:
         report.problem(1, f"missing column telegram_id (columns: {', '.join(header)})")
     unknown = [n for n in header if n not in COLUMNS and n not in _EXPORT_ONLY]
     if unknown:
-        report.problem(
-            1, f"unknown column(s) {', '.join(unknown)}; known: {', '.join(COLUMNS)}"
-        )
+        report.problem(1, f"unknown column(s) {', '.join(unknown)}; known: {', '.join(COLUMNS)}")
     dupes = sorted({n for n in header if header.count(n) > 1})
     if dupes:
         report.problem(1, f"duplicate column(s) {', '.join(dupes)}")

@@ -51,4 +51,3 @@ def start_periodic(
                 await task
 
     return stop_it
-

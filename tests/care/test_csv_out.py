@@ -31,7 +31,7 @@ PAYLOADS = [
     "\t=1+1",
     "\r=1+1",
     "＝1+1",
-    "=HYPERLINK(\"http://evil.example\",\"x\")",
+    '=HYPERLINK("http://evil.example","x")',
 ]
 
 
@@ -51,9 +51,7 @@ def test_numbers_and_none() -> None:
     assert safe_cell(-5) == "'-5" and safe_cell(12) == "12" and safe_cell(None) == ""
 
 
-async def test_customer_export_is_safe_has_a_bom_and_imports_back(
-    services, tmp_path: Path
-) -> None:
+async def test_customer_export_is_safe_has_a_bom_and_imports_back(services, tmp_path: Path) -> None:
     rows = [
         customer(100 + i, surname=payload[:16], first_name=payload, last_name="梁")
         for i, payload in enumerate(PAYLOADS)
@@ -106,9 +104,7 @@ def test_cli_export_writes_the_bom_into_the_file(
     assert plain.stdout.startswith("telegram_id,")
 
 
-async def test_import_lists_at_most_the_cap_and_counts_the_rest(
-    services, tmp_path: Path
-) -> None:
+async def test_import_lists_at_most_the_cap_and_counts_the_rest(services, tmp_path: Path) -> None:
     path = tmp_path / "bad.csv"
     bad = MAX_LISTED_PROBLEMS + 25
     path.write_text("telegram_id\n" + "x\n" * bad, encoding="utf-8")

@@ -31,9 +31,7 @@ def _small_list(tmp_path: Path) -> Path:
     return path
 
 
-def test_off_means_lexical_and_it_says_so(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_off_means_lexical_and_it_says_so(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     settings = load_settings(guard_encoder="off", forbidden_file=_small_list(tmp_path))
     with caplog.at_level(logging.INFO, logger="carebot.guard"):
         guard = build_guard(settings)

@@ -14,10 +14,7 @@ from tests.care.care_helpers import TimeMachine
 def busiest(times: list[float], width: float = 1.0) -> int:
     """Most sends in any half-open window [t, t + width)."""
     times = sorted(times)
-    return max(
-        (bisect.bisect_left(times, t + width) - i for i, t in enumerate(times)), default=0
-    )
-
+    return max((bisect.bisect_left(times, t + width) - i for i, t in enumerate(times)), default=0)
 
 
 async def _run(pacer: Pacer, timer: TimeMachine, n: int, stalls: dict[int, float]) -> list[float]:

@@ -28,9 +28,7 @@ _PIECES = st.sampled_from(
         "ａｂｃ",
     ]
 )
-customer_text = st.one_of(
-    any_text, st.lists(st.one_of(_PIECES, any_text), max_size=6).map("".join)
-)
+customer_text = st.one_of(any_text, st.lists(st.one_of(_PIECES, any_text), max_size=6).map("".join))
 
 #: Bytes for files: anything, or text in UTF-8 / GBK with structure characters mixed in.
 _STRUCTURE = st.sampled_from(

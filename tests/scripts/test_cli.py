@@ -149,9 +149,7 @@ def test_guard_check_names_the_clause_and_says_it_is_lexical() -> None:
 
 def test_guard_check_file_writes_json_lines(tmp_path: Path) -> None:
     path = tmp_path / "replies.txt"
-    path.write_bytes(
-        "非常抱歉，我马上处理\n\n这不 归 我 管\n".encode() + b"calm down \xff\xfe\n"
-    )
+    path.write_bytes("非常抱歉，我马上处理\n\n这不 归 我 管\n".encode() + b"calm down \xff\xfe\n")
     result = runner.invoke(guard_app, ["check", "--file", str(path), "--json"])
     assert result.exit_code == 1, result.output
     lines = [json.loads(line) for line in result.output.splitlines()]
