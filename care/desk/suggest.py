@@ -140,7 +140,7 @@ class SuggestionRanker:
         if matcher is None or not text.strip():
             return []
         scored = matcher.lexical(text)
-        if not scored.text:
+        if not scored.raw:
             return []
         totals = scored.base + scored.bonus
         floor = self.floor
